@@ -1,0 +1,178 @@
+"""Shared pieces of the benchmarks: a production-style server, concurrent HTTP clients, percentiles.
+
+Benchmarks run against the PostgreSQL in ``DATABASE_URL`` and print their figures with the data size.
+Each takes ``--ci`` to run at a small size, so that CI keeps every benchmark working.
+"""
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+
+
+def django_setup() -> None:
+    import django
+
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("Benchmarks measure PostgreSQL: set DATABASE_URL=postgres://...")
+    django.setup()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server(workers: int = 4, threads: int = 1, env: dict[str, str] | None = None) -> Iterator[int]:
+    """Run gunicorn with production settings on a free loopback port; yield the port."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "CRM_ENV": "production",
+        "DEBUG": "0",
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "benchmark-only-secret-key-" + "x" * 40),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
+        "API_THROTTLE_USER": "10000000/min",
+        "API_THROTTLE_EVENTS": "10000000/min",
+        "LOG_LEVEL": "WARNING",
+        **(env or {}),
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "crm.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--log-level",
+            "warning",
+            "--timeout",
+            "120",
+        ],
+        cwd=ROOT,
+        env=environment,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            if process.poll() is not None:
+                raise RuntimeError("gunicorn exited before it served")
+            time.sleep(0.2)
+        yield port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@dataclass
+class Run:
+    """Latencies (seconds) and what each request reported."""
+
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    elapsed: float = 0.0
+    extra: list[Any] = field(default_factory=list)
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "requests": len(self.latencies),
+            "rps": len(self.latencies) / self.elapsed if self.elapsed else 0.0,
+            "p50_ms": self.percentile(50) * 1000,
+            "p95_ms": self.percentile(95) * 1000,
+            "p99_ms": self.percentile(99) * 1000,
+            "mean_ms": statistics.fmean(self.latencies) * 1000 if self.latencies else float("nan"),
+        }
+
+
+Request = tuple[str, str, bytes | None, dict[str, str]]  # method, path, body, headers
+
+
+def load(
+    port: int,
+    clients: int,
+    requests: Callable[[int], Iterator[Request]],
+    on_response: Callable[[int, bytes], Any] | None = None,
+) -> Run:
+    """Send each client's requests over one keep-alive connection per client, all clients at once."""
+    run = Run()
+    lock = threading.Lock()
+
+    def client(number: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        for method, path, body, headers in requests(number):
+            started = time.perf_counter()
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+            latency = time.perf_counter() - started
+            extra = on_response(response.status, payload) if on_response else None
+            with lock:
+                run.latencies.append(latency)
+                run.statuses[response.status] = run.statuses.get(response.status, 0) + 1
+                if extra is not None:
+                    run.extra.append(extra)
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    run.elapsed = time.perf_counter() - started
+    return run
+
+
+def table_rows(table: str) -> int:
+    """The planner's estimate of a table's rows: instant on any size, exact enough for a report."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [table])
+        row = cursor.fetchone()
+    return max(int(row[0]), 0) if row else 0
+
+
+def print_json(title: str, figures: dict[str, Any]) -> None:
+    print(f"\n{title}")
+    for key, value in figures.items():
+        print(f"  {key:<28} {value:,.1f}" if isinstance(value, float) else f"  {key:<28} {value}")
+    sys.stdout.flush()
+
+
+def dumps(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":")).encode()

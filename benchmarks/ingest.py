@@ -1,0 +1,307 @@
+"""Event ingestion through the bulk API: events per second, batches of 1,000, 4 concurrent clients.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench python benchmarks/ingest.py
+    DATABASE_URL=... python benchmarks/ingest.py --ci      # small, for CI
+
+The database is prepared with ``seed_demo`` when it holds fewer customers than ``--customers``
+(1M customers with 20M interactions by default: that takes a while once, then is reused). The server is
+gunicorn with production settings; a Celery worker on Redis does the downstream work (analytics) while
+the clients push, as in production, and the time it takes to drain the outbox after the last batch is
+reported too. Target (DESIGN.md): over 15,000 events/s into 20M rows.
+
+Then a CSV import of ``--csv-rows`` events (1M by default) is timed as the Celery task runs it
+(``import_run``), in this process; the outbox it leaves (analytics) is drained afterwards and timed apart.
+Target: over 50,000 rows/s.
+"""
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from _harness import ROOT, Request, django_setup, dumps, load, print_json, server, table_rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--ci", action="store_true", help="a small run that only proves the benchmark works")
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--batches", type=int, default=25, help="batches per client")
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument("--csv-rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    if args.ci:
+        args.customers, args.batches, args.batch_size, args.csv_rows = 300, 3, 200, 20_000
+    # This process enqueues nothing to run inline: the CSV import is run and timed by hand below.
+    os.environ["CELERY_BROKER_URL"] = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/15")
+
+    django_setup()
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    from crm.models import OutboxMessage, User
+    from crm.roles import Role
+    from customers.models import Customer, CustomerIdentity, SourceSystem
+
+    if (
+        table_rows("customers_customer") < args.customers * 0.9
+        and Customer.objects.count() < args.customers * 0.9
+    ):
+        call_command("seed_demo", customers=args.customers, interactions=20, reset=True, verbosity=1)
+    SourceSystem.objects.get_or_create(
+        code="bench",
+        defaults={"name": "Benchmark source", "kind": "ecommerce", "trust_email": True, "trust_phone": True},
+    )
+    user, _ = User.objects.get_or_create(username="bench-integration")
+    user.groups.add(Group.objects.get(name=Role.INTEGRATION))
+    token, _ = Token.objects.get_or_create(user=user)
+    skus = list(
+        __import__("crm.models", fromlist=["Product"]).Product.objects.values_list("sku", flat=True)[:2000]
+    )
+    known = list(
+        CustomerIdentity.objects.select_related("source_system")
+        .order_by("?")
+        .values_list("source_system__code", "external_id")[:20000]
+        if args.ci
+        else _sample_identities(20000)
+    )
+    interactions_before = table_rows("customers_interaction")
+    run_id = uuid.uuid4().hex[:8]
+    rng = random.Random(7)
+    kinds = (
+        ["web_visit"] * 35
+        + ["app_visit"] * 20
+        + ["purchase"] * 20
+        + ["product_view"] * 15
+        + ["service_call"] * 5
+        + ["survey"] * 5
+    )
+
+    def batch(client: int, number: int) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        for n in range(args.batch_size):
+            kind = rng.choice(kinds)
+            if known and rng.random() < 0.7:
+                customer_source, customer_id = rng.choice(known)
+                customer = {"source": customer_source, "id": customer_id}
+            else:
+                customer = {
+                    "source": "bench",
+                    "id": f"{run_id}-{client}-{number}-{n}",
+                    "email": f"b{run_id}{client}{number}{n}@bench.example.kr",
+                }
+            event: dict[str, Any] = {
+                "source": "bench",
+                "external_id": f"{run_id}-{client}-{number}-{n}",
+                "customer": customer,
+                "kind": kind,
+                "channel": {"web_visit": "web", "app_visit": "app", "purchase": "web"}.get(kind, "web"),
+                "occurred_at": "2026-11-20T14:03:00+09:00",
+                "summary": "benchmark event",
+                "properties": {"page": "/products/123", "campaign": "winter"},
+            }
+            if kind == "purchase" and skus:
+                event["currency"] = "KRW"
+                event["lines"] = [{"sku": rng.choice(skus), "quantity": 1} for _ in range(rng.randint(1, 3))]
+            if kind == "survey":
+                event["nps_score"] = rng.randint(0, 10)
+            events.append(event)
+        return events
+
+    bodies = {c: [dumps(batch(c, b)) for b in range(args.batches)] for c in range(args.clients)}
+    headers = {"Content-Type": "application/json", "Authorization": f"Token {token.key}"}
+
+    def requests(client: int) -> Iterator[Request]:
+        for body in bodies[client]:
+            yield "POST", "/api/v1/events/", body, headers
+
+    broker = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/15")
+    env = {"CELERY_BROKER_URL": broker}
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "crm",
+            "worker",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-Q",
+            "celery",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
+    try:
+        with server(workers=args.workers, env=env) as port:
+            run = load(
+                port,
+                args.clients,
+                requests,
+                on_response=lambda status, payload: __import__("json").loads(payload).get("created", 0),
+            )
+            created = sum(run.extra)
+            drained_started = time.perf_counter()
+            deadline = time.monotonic() + (60 if args.ci else 600)
+            while (
+                OutboxMessage.objects.filter(processed_at__isnull=True).exists()
+                and time.monotonic() < deadline
+            ):
+                time.sleep(0.2)
+            drain = time.perf_counter() - drained_started
+            pending = OutboxMessage.objects.filter(processed_at__isnull=True).count()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+    figures = run.summary()
+    print_json(
+        f"Bulk event ingestion, {args.clients} clients, batches of {args.batch_size}, {args.workers} gunicorn workers",
+        {
+            "interactions before": f"{interactions_before:,}",
+            "customers": f"{table_rows('customers_customer'):,}",
+            "events sent": f"{args.clients * args.batches * args.batch_size:,}",
+            "events created": f"{created:,}",
+            "statuses": str(run.statuses),
+            "events/s": created / run.elapsed,
+            "batch p50 ms": figures["p50_ms"],
+            "batch p95 ms": figures["p95_ms"],
+            "batch p99 ms": figures["p99_ms"],
+            "outbox drained after (s)": drain,
+            "outbox messages pending": pending,
+        },
+    )
+    if run.statuses.keys() != {200} or created != args.clients * args.batches * args.batch_size:
+        sys.exit("some batches failed")
+    csv_import(args.csv_rows, skus, user)
+
+
+def csv_import(rows: int, skus: list[str], user: Any) -> None:
+    """Time a CSV import of ``rows`` events as the Celery task runs it."""
+    import csv
+    import tempfile
+
+    from django.core.files import File
+
+    from crm.outbox import outbox_relay
+    from customers.imports import import_create, import_run, import_start, mapping_suggest
+    from customers.models import ImportJob, SourceSystem
+
+    source, _ = SourceSystem.objects.get_or_create(
+        code="bench-csv", defaults={"name": "Benchmark CSV source", "kind": "pos"}
+    )
+    run_id = uuid.uuid4().hex[:8]
+    rng = random.Random(11)
+    header = [
+        "external_id",
+        "customer_id",
+        "kind",
+        "channel",
+        "occurred_at",
+        "amount",
+        "currency",
+        "summary",
+        "sku",
+        "quantity",
+    ]
+    with tempfile.NamedTemporaryFile(
+        "w", suffix=".csv", newline="", encoding="utf-8", delete=False
+    ) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for n in range(rows):
+            customer = f"{run_id}-C{rng.randrange(max(rows // 5, 1))}"
+            if skus and rng.random() < 0.25:
+                writer.writerow(
+                    [
+                        f"{run_id}-{n}",
+                        customer,
+                        "purchase",
+                        "store",
+                        "2026-11-20T14:03:00+09:00",
+                        "",
+                        "KRW",
+                        "구매",
+                        rng.choice(skus),
+                        rng.randint(1, 3),
+                    ]
+                )
+            else:
+                writer.writerow(
+                    [
+                        f"{run_id}-{n}",
+                        customer,
+                        rng.choice(["web_visit", "app_visit", "product_view"]),
+                        "web",
+                        "2026-11-20T14:03:00+09:00",
+                        "",
+                        "",
+                        "방문",
+                        "",
+                        "",
+                    ]
+                )
+        path = handle.name
+    size = os.path.getsize(path)
+    interactions_before = table_rows("customers_interaction")
+    with open(path, "rb") as upload:
+        job = import_create(
+            upload=File(upload, name="bench.csv"), kind="events", source_system=source, user=user
+        )
+    import_start(job=job, mapping=mapping_suggest(kind="events", header=header))
+    started = time.perf_counter()
+    while import_run(job_id=job.pk) not in {"completed", "failed"}:
+        pass
+    elapsed = time.perf_counter() - started
+    job = ImportJob.objects.get(pk=job.pk)
+    drain_started = time.perf_counter()
+    while outbox_relay():
+        pass
+    drain = time.perf_counter() - drain_started
+    os.unlink(path)
+    print_json(
+        "CSV import of events (the Celery task's work, in this process)",
+        {
+            "interactions before": f"{interactions_before:,}",
+            "file": f"{rows:,} rows, {size / 1e6:.1f} MB",
+            "status": job.status,
+            "created / duplicates / rejected": f"{job.created_rows:,} / {job.duplicate_rows:,} / {job.rejected_rows:,}",
+            "seconds": elapsed,
+            "rows/s": rows / elapsed,
+            "analytics from its outbox (s)": drain,
+        },
+    )
+    if job.status != "completed" or job.created_rows != rows:
+        sys.exit("the CSV import did not create every row")
+
+
+def _sample_identities(limit: int) -> list[tuple[str, str]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.code, i.external_id FROM customers_customeridentity i TABLESAMPLE SYSTEM (1) "
+            "JOIN customers_sourcesystem s ON s.id = i.source_system_id LIMIT %s",
+            [limit],
+        )
+        return list(cursor.fetchall())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Segments, campaigns and journeys. Their models arrive with the segments issue."""

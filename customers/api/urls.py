@@ -1,0 +1,17 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from customers.api.imports import ImportViewSet
+from customers.api.merges import CustomerMergeView, MergeViewSet
+from customers.api.views import CustomerViewSet, EventIngestView
+
+router = SimpleRouter()
+router.register("customers", CustomerViewSet, basename="customer")
+router.register("merges", MergeViewSet, basename="merge")
+router.register("imports", ImportViewSet, basename="import")
+
+urlpatterns = [
+    path("events/", EventIngestView.as_view(), name="event-ingest"),
+    path("customers/<int:pk>/merge/", CustomerMergeView.as_view(), name="customer-merge"),
+    *router.urls,
+]

@@ -1,0 +1,46 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CustomersConfig(AppConfig):
+    name = "customers"
+    verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        # Registers the outbox handlers.
+        from customers import tasks  # noqa: F401
+
+        self._register_merge_navigation()
+        self._register_import_navigation()
+
+    def _register_merge_navigation(self) -> None:
+        from crm.navigation import NavItem, register
+
+        register(
+            NavItem(
+                label=_("Merge customers"),
+                url_name="customers:merge_new",
+                permission="customers.merge_customer",
+                description=_("Join two records of the same person into one; a merge can be undone."),
+            )
+        )
+        register(
+            NavItem(
+                label=_("Merges"),
+                url_name="customers:merge_list",
+                permission="customers.view_mergerecord",
+                description=_("Who merged which customers, when and why, and what moved."),
+            )
+        )
+
+    def _register_import_navigation(self) -> None:
+        from crm.navigation import NavItem, register
+
+        register(
+            NavItem(
+                label=_("Imports"),
+                url_name="customers:import_list",
+                permission="customers.view_importjob",
+                description=_("Upload customers or events from CSV files and follow each import to the end."),
+            )
+        )

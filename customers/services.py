@@ -1,0 +1,93 @@
+"""Writes of the customers app: customers created and changed by staff and integrations.
+
+Event ingestion lives in ``customers.ingest``; analytics in ``customers.analytics``.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from crm.models import User
+from customers.contact import normalize_email, normalize_phone
+from customers.ingest import PROFILE_COLUMNS
+from customers.models import Consent, ConsentChange, Customer, CustomerIdentity, SourceSystem
+
+# The profile fields a person or a system may set; phone_normalized follows phone.
+PROFILE_FIELDS = tuple(column for column in PROFILE_COLUMNS if column != "phone_normalized")
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {key: value for key, value in data.items() if key in PROFILE_FIELDS}
+    if "email" in cleaned:
+        cleaned["email"] = normalize_email(cleaned["email"]) or (cleaned["email"] or "").strip()
+    if "phone" in cleaned:
+        cleaned["phone"] = (cleaned["phone"] or "").strip()
+        cleaned["phone_normalized"] = normalize_phone(cleaned["phone"])
+    return cleaned
+
+
+@transaction.atomic
+def customer_create(
+    *, data: dict[str, Any], identities: list[tuple[SourceSystem, str]] | None = None
+) -> Customer:
+    """Create a customer with its profile fields and its ids in source systems."""
+    customer = Customer.objects.create(**_clean(data))
+    CustomerIdentity.objects.bulk_create(
+        CustomerIdentity(
+            customer=customer,
+            source_system=source,
+            external_id=external_id,
+            matched_by=CustomerIdentity.MatchedBy.MANUAL,
+            match_note="created with the customer",
+        )
+        for source, external_id in identities or []
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, data: dict[str, Any]) -> Customer:
+    """Change a customer's profile fields; only the fields given are written."""
+    cleaned = _clean(data)
+    for key, value in cleaned.items():
+        setattr(customer, key, value)
+    if cleaned:
+        customer.save(update_fields=[*cleaned, "updated_at"])
+    return customer
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    customer: Customer,
+    channel: str,
+    purpose: str,
+    granted: bool,
+    source: str,
+    changed_at: datetime,
+    recorded_by: User | None = None,
+) -> ConsentChange:
+    """Record a change of a customer's consent: append it to the history, and make it the current consent
+    unless a later change is already known (changes may arrive out of order)."""
+    change = ConsentChange.objects.create(
+        customer=customer,
+        channel=channel,
+        purpose=purpose,
+        granted=granted,
+        source=source,
+        changed_at=changed_at,
+        recorded_by=recorded_by,
+    )
+    current, created = Consent.objects.select_for_update().get_or_create(
+        customer=customer,
+        channel=channel,
+        purpose=purpose,
+        defaults={"granted": granted, "source": source, "changed_at": changed_at},
+    )
+    if not created and current.changed_at <= changed_at:
+        current.granted = granted
+        current.source = source
+        current.changed_at = changed_at
+        current.save(update_fields=["granted", "source", "changed_at"])
+    return change

@@ -1,0 +1,54 @@
+"""Celery tasks of the customers app, and its outbox handlers."""
+
+from typing import Any
+
+from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.utils import translation
+
+from crm.outbox import handles
+from customers import imports
+from customers.analytics import customer_analytics_apply, customer_analytics_refresh
+from customers.ingest import TOPIC_INGESTED
+
+
+@handles(TOPIC_INGESTED)
+def refresh_analytics_of_ingested(payload: dict[str, Any]) -> None:
+    """Fold a batch's new interactions into their customers' analytics rows. The relay runs this in the
+    transaction that marks the message processed, so each interaction is counted once."""
+    customer_analytics_apply(interaction_ids=payload["interaction_ids"])
+
+
+@shared_task(name="customers.customer_analytics_refresh_all")
+def customer_analytics_refresh_all() -> int:
+    """Nightly: recompute every customer's analytics, since recency windows move with the calendar."""
+    return customer_analytics_refresh()
+
+
+@shared_task(bind=True, name="customers.import_run", max_retries=5, default_retry_delay=30)
+def import_run(self: Task, job_id: int, language: str | None = None) -> str:
+    """Run a CSV import from its checkpoint, writing its messages in ``language``. Safe to run twice:
+    a finished import returns at once and a second run of a running one stops when it sees it is behind.
+
+    An import longer than the task's time limit stops between chunks and enqueues its continuation; a
+    lost database connection is retried; past the retries, ``imports_resume_stale`` picks it up.
+    """
+    budget = max(settings.CELERY_TASK_SOFT_TIME_LIMIT - 120, 30)
+    with translation.override(language or settings.LANGUAGE_CODE):
+        try:
+            status = imports.import_run(job_id=job_id, time_budget=budget)
+        except SoftTimeLimitExceeded:
+            status = "paused"
+        except (OperationalError, InterfaceError) as error:
+            raise self.retry(exc=error) from error
+    if status == "paused":
+        import_run.delay(job_id, language=language)
+    return status
+
+
+@shared_task(name="customers.imports_resume_stale")
+def imports_resume_stale() -> list[int]:
+    """Every minute: enqueue again the imports whose task was lost or whose worker died."""
+    return imports.imports_resume_stale()

@@ -1,0 +1,24 @@
+"""Staff UI routes of the customers app, under /customers/."""
+
+from django.urls import path
+
+from customers.views import imports, merge
+
+app_name = "customers"
+
+urlpatterns: list = [
+    # Each feature adds its routes here.
+    path("merges/", merge.MergeListView.as_view(), name="merge_list"),
+    path("merges/new/", merge.MergeCreateView.as_view(), name="merge_new"),
+    path("merges/<int:pk>/", merge.MergeDetailView.as_view(), name="merge_detail"),
+    path("merges/<int:pk>/undo/", merge.MergeUndoView.as_view(), name="merge_undo"),
+    path("imports/", imports.ImportListView.as_view(), name="import_list"),
+    path("imports/new/", imports.ImportCreateView.as_view(), name="import_new"),
+    path("imports/<int:pk>/", imports.ImportDetailView.as_view(), name="import_detail"),
+    path("imports/<int:pk>/preview/", imports.ImportPreviewView.as_view(), name="import_preview"),
+    path("imports/<int:pk>/start/", imports.ImportStartView.as_view(), name="import_start"),
+    path("imports/<int:pk>/progress/", imports.ImportProgressView.as_view(), name="import_progress"),
+    path(
+        "imports/<int:pk>/rejected-rows.csv", imports.ImportErrorsDownloadView.as_view(), name="import_errors"
+    ),
+]

@@ -1,0 +1,1 @@
+"""Staff UI views of the customers app, one module per feature."""

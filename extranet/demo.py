@@ -1,0 +1,103 @@
+"""Demo data of the supplier portal: supplier logins with their memberships, and stock levels.
+
+Supplier A (the first brand of the catalog) gets one login per supplier role; supplier B (the second)
+gets an admin, so that cross-tenant refusals can be shown with two real tenants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import Group
+
+from crm.demo import EXTRANET_LOGIN_URL, DemoLogin, SeedContext, catalog_of
+from crm.demo.catalog import BRANDS
+from crm.models import User
+from crm.roles import Role
+from extranet.models import InventoryLevel, SupplierMembership
+
+SEEDED_MODELS = [SupplierMembership, InventoryLevel]
+
+
+@dataclass(frozen=True)
+class SupplierUser:
+    """A supplier login of the demo: which of the first two suppliers, and which role there."""
+
+    username: str
+    supplier: int  # position in the catalog: 0 is supplier A, 1 is supplier B
+    role: Role
+    membership_role: SupplierMembership.Role
+    first_name: str
+    last_name: str
+
+
+SUPPLIER_USERS = [
+    SupplierUser("supplier_admin", 0, Role.SUPPLIER_ADMIN, SupplierMembership.Role.ADMIN, "Sarah", "Kim"),
+    SupplierUser("supplier_member", 0, Role.SUPPLIER_MEMBER, SupplierMembership.Role.MEMBER, "동현", "이"),
+    SupplierUser(
+        "supplier_readonly", 0, Role.SUPPLIER_READ_ONLY, SupplierMembership.Role.READ_ONLY, "Mark", "Lee"
+    ),
+    SupplierUser("supplier_b_admin", 1, Role.SUPPLIER_ADMIN, SupplierMembership.Role.ADMIN, "수진", "최"),
+]
+LOGINS = [
+    DemoLogin(user.username, f"{user.role} ({BRANDS[user.supplier][1]})", EXTRANET_LOGIN_URL)
+    for user in SUPPLIER_USERS
+]
+
+
+def seed(ctx: SeedContext) -> None:
+    """Seed the supplier logins (unless ``--no-users``) and the stock of every product."""
+    if ctx.options.users:
+        with ctx.phase("Supplier users"):
+            seed_supplier_users(ctx)
+    with ctx.phase("Inventory levels"):
+        with ctx.bulk_load(InventoryLevel):
+            ctx.copy_rows(
+                InventoryLevel,
+                ["product_id", "location_id", "on_hand", "on_order", "updated_at"],
+                inventory_rows(ctx),
+            )
+        ctx.analyze(InventoryLevel)
+
+
+def seed_supplier_users(ctx: SeedContext) -> None:
+    """Create or reset the supplier logins and their memberships of supplier A or B."""
+    supplier_ids = catalog_of(ctx).supplier_ids
+    for spec in SUPPLIER_USERS:
+        user, _created = User.objects.update_or_create(
+            username=spec.username,
+            defaults={
+                "first_name": spec.first_name,
+                "last_name": spec.last_name,
+                "email": f"{spec.username}@{BRANDS[spec.supplier][0]}.example.com",
+                "preferred_language": "",
+                "is_active": True,
+                "is_staff": False,
+                "is_superuser": False,
+                "password": ctx.password_hash(),
+            },
+        )
+        user.groups.set([Group.objects.get(name=spec.role)])
+        SupplierMembership.objects.update_or_create(
+            user=user, defaults={"supplier_id": supplier_ids[spec.supplier], "role": spec.membership_role}
+        )
+
+
+def inventory_rows(ctx: SeedContext) -> Iterator[tuple[Any, ...]]:
+    """Every product in the warehouses and the online shop, and in some stores: on hand and on order."""
+    rng = ctx.rng
+    rnd = rng.random
+    catalog = catalog_of(ctx)
+    clock = ctx.clock
+    for product_id in catalog.product_ids:
+        locations = [*catalog.warehouse_ids, catalog.online_shop_id]
+        locations += [store for store in catalog.store_ids if rnd() < 0.4]
+        for location_id in locations:
+            warehouse = location_id in catalog.warehouse_ids
+            on_hand = int((500 if warehouse else 30) * rnd() ** 2)
+            if rnd() < 0.01:
+                on_hand = -1 - int(rnd() * 3)  # sold before the delivery was booked in
+            on_order = int(20 + rnd() * 180) if warehouse and rnd() < 0.3 else 0
+            yield product_id, location_id, on_hand, on_order, clock.text(clock.now - int(rnd() * 72 * 3600))

@@ -1,0 +1,235 @@
+"""factory_boy factories for every model, shared by all tests."""
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from crm.models import Location, Product, Supplier, User
+from crm.roles import Role
+from customers.models import (
+    Consent,
+    ConsentChange,
+    Contract,
+    Customer,
+    CustomerAnalytics,
+    CustomerIdentity,
+    ImportJob,
+    ImportRowError,
+    Interaction,
+    MergeRecord,
+    PurchaseLine,
+    SourceSystem,
+)
+from extranet.models import InventoryLevel, SupplierMembership
+
+PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password(PASSWORD)
+
+    @factory.post_generation
+    def role(self, create: bool, extracted: Role | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+
+
+class SupplierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Supplier
+
+    code = factory.Sequence(lambda n: f"supplier-{n}")
+    name = factory.Sequence(lambda n: f"Supplier {n}")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    supplier = factory.SubFactory(SupplierFactory)
+    sku = factory.Sequence(lambda n: f"SKU-{n:06d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    cost = Decimal("60000")
+    price = Decimal("100000")
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Location
+
+    code = factory.Sequence(lambda n: f"store-{n}")
+    name = factory.Sequence(lambda n: f"Store {n}")
+    kind = Location.Kind.STORE
+
+
+class SourceSystemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SourceSystem
+        django_get_or_create = ("code",)
+
+    code = "pos"
+    name = "Point of sale"
+    kind = SourceSystem.Kind.POS
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Sequence(lambda n: f"Customer {n}")
+    email = factory.Sequence(lambda n: f"customer{n}@example.kr")
+    phone = factory.Sequence(lambda n: f"010-{1000 + n % 9000:04d}-{n % 10000:04d}")
+    phone_normalized = factory.LazyAttribute(lambda c: "+82" + c.phone.replace("-", "")[1:])
+
+
+class CustomerIdentityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerIdentity
+
+    customer = factory.SubFactory(CustomerFactory)
+    source_system = factory.SubFactory(SourceSystemFactory)
+    external_id = factory.Sequence(lambda n: f"C-{n}")
+
+
+class InteractionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Interaction
+
+    customer = factory.SubFactory(CustomerFactory)
+    source_system = factory.SubFactory(SourceSystemFactory)
+    external_id = factory.Sequence(lambda n: f"T-{n}")
+    kind = Interaction.Kind.WEB_VISIT
+    channel = Interaction.Channel.WEB
+    occurred_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=1))
+    summary = "Visited the shop"
+
+
+class PurchaseLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PurchaseLine
+
+    interaction = factory.SubFactory(
+        InteractionFactory,
+        kind=Interaction.Kind.PURCHASE,
+        channel=Interaction.Channel.STORE,
+        amount=Decimal("100000"),
+        currency="KRW",
+    )
+    product = factory.SubFactory(ProductFactory)
+    supplier = factory.SelfAttribute("product.supplier")
+    occurred_at = factory.SelfAttribute("interaction.occurred_at")
+    channel = factory.SelfAttribute("interaction.channel")
+    quantity = 1
+    unit_price = Decimal("100000")
+    unit_cost = Decimal("60000")
+    currency = "KRW"
+
+
+class ContractFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contract
+
+    customer = factory.SubFactory(CustomerFactory)
+    source_system = factory.SubFactory(
+        SourceSystemFactory, code="policy", name="Policy system", kind="insurance"
+    )
+    external_id = factory.Sequence(lambda n: f"P-{n}")
+    kind = Contract.Kind.AUTO
+    name = "Auto insurance"
+    start_date = dt.date(2025, 1, 1)
+    premium = Decimal("85000")
+    currency = "KRW"
+
+
+class ConsentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Consent
+
+    customer = factory.SubFactory(CustomerFactory)
+    channel = "email"
+    purpose = "marketing"
+    granted = True
+    source = "web signup"
+    changed_at = factory.LazyFunction(timezone.now)
+
+
+class ConsentChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ConsentChange
+
+    customer = factory.SubFactory(CustomerFactory)
+    channel = "email"
+    purpose = "marketing"
+    granted = True
+    source = "web signup"
+    changed_at = factory.LazyFunction(timezone.now)
+
+
+class CustomerAnalyticsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerAnalytics
+
+    customer = factory.SubFactory(CustomerFactory)
+
+
+class SupplierMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SupplierMembership
+
+    user = factory.SubFactory(UserFactory)
+    supplier = factory.SubFactory(SupplierFactory)
+    role = SupplierMembership.Role.MEMBER
+
+
+class InventoryLevelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InventoryLevel
+
+    product = factory.SubFactory(ProductFactory)
+    location = factory.SubFactory(LocationFactory)
+    on_hand = 10
+    on_order = 0
+    updated_at = factory.LazyFunction(timezone.now)
+
+
+class MergeRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MergeRecord
+
+    survivor = factory.SubFactory(CustomerFactory)
+    merged = factory.SubFactory(
+        CustomerFactory, status="merged", merged_into=factory.SelfAttribute("..survivor")
+    )
+    actor = factory.SubFactory(UserFactory)
+
+
+class ImportJobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ImportJob
+
+    kind = ImportJob.Kind.CUSTOMERS
+    file = factory.django.FileField(filename="customers.csv", data=b"name,email\nKim,kim@example.kr\n")
+    original_name = "customers.csv"
+    size = 32
+    sha256 = "0" * 64
+    created_by = factory.SubFactory(UserFactory)
+
+
+class ImportRowErrorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ImportRowError
+
+    job = factory.SubFactory(ImportJobFactory)
+    row_number = factory.Sequence(lambda n: n + 2)
+    field = "email"
+    code = "invalid"
+    message = "Not an email address."

@@ -1,4 +1,4 @@
-"""Event ingestion and identity resolution (customers/ingest.py)."""
+"""Event ingestion and identity resolution (customers/ingest/)."""
 
 import copy
 from decimal import Decimal

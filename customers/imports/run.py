@@ -1,0 +1,350 @@
+"""Creating, previewing, starting and running imports; resuming stale ones."""
+
+import datetime as dt
+import itertools
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+
+from crm.models import User
+from customers.imports.files import _job_records, _Record, file_inspect
+from customers.imports.mapping import PREVIEW_ROWS, TARGETS, mapping_clean, mapping_suggest
+from customers.imports.rows import RowError, _customer_row, _event, _ingest_errors, _Plan
+from customers.ingest import MAX_BATCH, CustomerRow, customers_upsert, events_check, events_ingest
+from customers.models import ImportJob, ImportRowError, SourceSystem
+
+logger = logging.getLogger(__name__)
+
+Label: TypeAlias = str | Promise
+
+
+# --- creating, previewing and starting ---------------------------------------------------------------
+
+
+@transaction.atomic
+def import_create(*, upload: File, kind: str, source_system: SourceSystem, user: User) -> ImportJob:
+    """Check an uploaded CSV file and keep it as an import waiting for its mapping, with a mapping
+    suggested from its header. Raises ``ValidationError`` naming what is wrong with the file."""
+    if kind not in TARGETS:
+        raise ValidationError(
+            {"kind": [ValidationError(_("Choose customers or events."), code="invalid_choice")]}
+        )
+    if not source_system.is_active:
+        raise ValidationError(
+            {"source": [ValidationError(_("This source system is switched off."), code="inactive_source")]}
+        )
+    facts = file_inspect(upload)
+    job = ImportJob(
+        kind=kind,
+        status=ImportJob.Status.UPLOADED,
+        original_name=(upload.name or "")[:255],
+        size=facts.size,
+        sha256=facts.sha256,
+        encoding=facts.encoding,
+        delimiter=facts.delimiter,
+        source_system=source_system,
+        mapping=mapping_suggest(kind=kind, header=facts.header),
+        total_rows=facts.total_rows,
+        created_by=user,
+    )
+    upload.seek(0)
+    job.file.save(f"{uuid.uuid4().hex}.csv", upload, save=False)
+    job.save()
+    return job
+
+
+def import_header(*, job: ImportJob) -> list[str]:
+    """The column names of the job's file."""
+    with _job_records(job) as (header, _rest):
+        return header
+
+
+@dataclass
+class PreviewRow:
+    row: int
+    values: list[str]
+    errors: list[RowError]
+
+
+@dataclass
+class ImportPreview:
+    """The first rows of a file as the mapping reads them, and what the run would reject."""
+
+    header: list[str]
+    mapping: dict[str, str]
+    mapping_errors: dict[str, list[str]]
+    rows: list[PreviewRow]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "header": self.header,
+            "mapping": self.mapping,
+            "mapping_errors": self.mapping_errors,
+            "rows": [
+                {"row": r.row, "values": r.values, "errors": [e.as_dict() for e in r.errors]}
+                for r in self.rows
+            ],
+        }
+
+
+def import_preview(*, job: ImportJob, mapping: Any, rows: int = PREVIEW_ROWS) -> ImportPreview:
+    """The first ``rows`` rows of the file with the errors the run would report for them under this
+    mapping (validated as the run validates them, looking products and locations up, storing nothing).
+    Mapping errors come back in ``mapping_errors``; the rows are then read with its valid part."""
+    assert job.source_system is not None
+    with _job_records(job) as (header, records):
+        head = list(itertools.islice(records, rows))
+    mapping_errors: dict[str, list[str]] = {}
+    try:
+        cleaned = mapping_clean(kind=job.kind, header=header, mapping=mapping)
+    except ValidationError as invalid:
+        mapping_errors = {
+            key: [str(message) for message in messages] for key, messages in invalid.message_dict.items()
+        }
+        given = mapping if isinstance(mapping, dict) else {}
+        cleaned = {
+            name: target
+            for name, target in given.items()
+            if name in header and name not in mapping_errors and isinstance(target, str)
+        }
+    plan = _Plan.of(kind=job.kind, source=job.source_system, header=header, mapping=cleaned)
+    preview_rows = [PreviewRow(record.row, record.values, []) for record in head]
+    errors: list[RowError] = []
+    if job.kind == ImportJob.Kind.CUSTOMERS:
+        for record in head:
+            _customer_row(plan, record, errors)
+    else:
+        events, owners = [], []
+        for record in head:
+            event = _event(plan, record, errors)
+            if event is not None:
+                events.append(event)
+                owners.append(record.row)
+        for row, by_path in zip(owners, events_check(events=events), strict=True):
+            errors += _ingest_errors(plan, row, by_path)
+    by_row: dict[int, list[RowError]] = {}
+    for error in errors:
+        if mapping_errors and error.code == "required" and not error.field:
+            continue  # a required field without a column: said once, in the mapping's errors
+        by_row.setdefault(error.row, []).append(error)
+    for preview_row in preview_rows:
+        preview_row.errors = by_row.get(preview_row.row, [])
+    return ImportPreview(header=header, mapping=cleaned, mapping_errors=mapping_errors, rows=preview_rows)
+
+
+class NotStartable(Exception):
+    """The import was started already."""
+
+
+def import_start(*, job: ImportJob, mapping: Any) -> ImportJob:
+    """Fix the mapping and queue the import; the task is enqueued once this transaction commits.
+    Raises ``ValidationError`` for a bad mapping and ``NotStartable`` when the job was started before."""
+    header = import_header(job=job)
+    cleaned = mapping_clean(kind=job.kind, header=header, mapping=mapping)
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status != ImportJob.Status.UPLOADED:
+            raise NotStartable(_("This import was started already."))
+        now = timezone.now()
+        ImportJob.objects.filter(pk=job.pk).update(
+            mapping=cleaned, status=ImportJob.Status.QUEUED, heartbeat_at=now
+        )
+        _enqueue_on_commit(job.pk, translation.get_language())
+    job.refresh_from_db()
+    return job
+
+
+def _enqueue_on_commit(job_id: int, language: str | None) -> None:
+    from customers.tasks import import_run as task
+
+    transaction.on_commit(lambda: task.delay(job_id, language=language))
+
+
+# --- running -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    created: int = 0
+    duplicates: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len({error.row for error in self.errors})
+
+
+def import_run(*, job_id: int, time_budget: float | None = None) -> str:
+    """Import the job's file from its checkpoint on; return the job's status, or ``paused`` when
+    ``time_budget`` seconds ran out between chunks (the caller runs it again to go on), or ``superseded``
+    when another run of the same job is ahead of this one. Safe to run twice, and concurrently.
+
+    Each chunk is one transaction: its rows, its rejected rows and the advanced checkpoint and counters
+    commit together, under a lock on the job row that also tells a second run it is behind.
+    """
+    started = time.monotonic()
+    job = ImportJob.objects.select_related("source_system").filter(pk=job_id).first()
+    if job is None or job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
+        return job.status if job else "missing"
+    now = timezone.now()
+    ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.RUNNING, started_at=Coalesce(F("started_at"), now), heartbeat_at=now
+    )
+    try:
+        assert job.source_system is not None
+        chunk_rows = settings.CRM_IMPORT_CHUNK_ROWS
+        position = job.processed_rows
+        with _job_records(job) as (header, records):
+            plan = _Plan.of(kind=job.kind, source=job.source_system, header=header, mapping=job.mapping)
+            for chunk in _batches(itertools.islice(records, position, None), chunk_rows):
+                prepared = _prepare(plan, chunk)
+                with transaction.atomic():
+                    locked = ImportJob.objects.select_for_update().get(pk=job_id)
+                    if locked.status != ImportJob.Status.RUNNING or locked.processed_rows != position:
+                        return "superseded"
+                    outcome = _store(prepared)
+                    _store_errors(job_id, outcome.errors)
+                    position += prepared.rows
+                    ImportJob.objects.filter(pk=job_id).update(
+                        processed_rows=position,
+                        created_rows=F("created_rows") + outcome.created,
+                        duplicate_rows=F("duplicate_rows") + outcome.duplicates,
+                        rejected_rows=F("rejected_rows") + outcome.rejected,
+                        heartbeat_at=timezone.now(),
+                    )
+                if time_budget is not None and time.monotonic() - started > time_budget:
+                    return "paused"
+        with transaction.atomic():
+            locked = ImportJob.objects.select_for_update().get(pk=job_id)
+            if locked.status != ImportJob.Status.RUNNING or locked.processed_rows != position:
+                return "superseded"
+            now = timezone.now()
+            ImportJob.objects.filter(pk=job_id).update(
+                status=ImportJob.Status.COMPLETED, total_rows=position, finished_at=now, heartbeat_at=now
+            )
+        return ImportJob.Status.COMPLETED
+    except (SoftTimeLimitExceeded, OperationalError, InterfaceError):
+        raise  # the task goes on later from the checkpoint: out of time, or the database went away
+    except Exception as error:
+        logger.exception("import %s failed", job_id)
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJob.Status.FAILED,
+            error=_("The import stopped at row %(row)d: %(error)s")
+            % {"row": position + 2, "error": f"{type(error).__name__}: {error}"[:2000]},
+            finished_at=timezone.now(),
+        )
+        return ImportJob.Status.FAILED
+
+
+def _batches(records: Iterable[_Record], size: int) -> Iterator[list[_Record]]:
+    iterator = iter(records)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+@dataclass
+class _Prepared:
+    """A chunk read and checked, ready to be stored: customer rows or events (with their row numbers),
+    and the rows already rejected."""
+
+    plan: _Plan
+    rows: int
+    customers: list[CustomerRow] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    owners: list[int] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def _prepare(plan: _Plan, chunk: list[_Record]) -> _Prepared:
+    """The CSV work of a chunk, which needs no database."""
+    prepared = _Prepared(plan=plan, rows=len(chunk))
+    if plan.kind == ImportJob.Kind.CUSTOMERS:
+        for record in chunk:
+            row = _customer_row(plan, record, prepared.errors)
+            if row is not None:
+                prepared.customers.append(row)
+        return prepared
+    for record in chunk:
+        event = _event(plan, record, prepared.errors)
+        if event is not None:
+            prepared.events.append(event)
+            prepared.owners.append(record.row)
+    return prepared
+
+
+def _store(prepared: _Prepared) -> _Outcome:
+    """Store a prepared chunk: customers by one set-based upsert, events by ``events_ingest`` in batches."""
+    outcome = _Outcome(errors=prepared.errors)
+    if prepared.plan.kind == ImportJob.Kind.CUSTOMERS:
+        for stored in customers_upsert(rows=prepared.customers):
+            if stored.status == "created":
+                outcome.created += 1
+            else:
+                outcome.duplicates += 1
+        return outcome
+    events, owners = prepared.events, prepared.owners
+    for start in range(0, len(events), MAX_BATCH):
+        result = events_ingest(events=events[start : start + MAX_BATCH])
+        for row, item in zip(owners[start : start + MAX_BATCH], result.results, strict=True):
+            if item.status == "created":
+                outcome.created += 1
+            elif item.status == "duplicate":
+                outcome.duplicates += 1
+            else:
+                outcome.errors += _ingest_errors(prepared.plan, row, item.errors or {})
+    return outcome
+
+
+def _store_errors(job_id: int, errors: list[RowError]) -> None:
+    ImportRowError.objects.bulk_create(
+        [
+            ImportRowError(
+                job_id=job_id,
+                row_number=error.row,
+                field=error.field[:100],
+                code=error.code[:40],
+                message=error.message[:500],
+            )
+            for error in errors
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,  # a chunk replayed after a crash finds its errors there already
+    )
+
+
+def imports_resume_stale(*, now: dt.datetime | None = None) -> list[int]:
+    """Enqueue again the queued or running imports without progress for ``CRM_IMPORT_STALE_MINUTES``:
+    their task was lost (the broker restarted empty) or its worker died. Returns their ids.
+
+    The heartbeat is moved on, so each is enqueued once per period; a run that turns out to be alive
+    after all is harmless, since a second run of a job notices it is behind and stops.
+    """
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(minutes=settings.CRM_IMPORT_STALE_MINUTES)
+    with transaction.atomic():
+        stale = list(
+            ImportJob.objects.select_for_update(skip_locked=True)
+            .filter(status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING])
+            .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
+            .values_list("pk", "created_by__preferred_language")
+        )
+        if stale:
+            ImportJob.objects.filter(pk__in=[pk for pk, _language in stale]).update(heartbeat_at=now)
+        for pk, language in stale:
+            logger.warning("import %s made no progress since %s: enqueued again", pk, cutoff)
+            _enqueue_on_commit(pk, language or None)
+    return [pk for pk, _language in stale]

@@ -1,0 +1,98 @@
+"""A batch of events: validate, resolve, store once, answer each item's fate."""
+
+from typing import Any
+
+from django.db import transaction
+
+from crm.outbox import outbox_publish
+from customers.ingest.identity import _new_customer_of_events, customers_resolve
+from customers.ingest.types import MAX_BATCH, TOPIC_INGESTED, BatchResult, BatchTooLarge, ItemResult, _Event
+from customers.ingest.validation import _locations, _products, _source_systems, _validate
+from customers.ingest.writes import _existing_interactions, _insert_interactions
+
+
+def events_ingest(*, events: list[Any]) -> BatchResult:
+    """Store a batch of events; return each one's fate. Valid events are stored even when others are
+    rejected; the batch is one transaction, so nothing is half-written."""
+    if len(events) > MAX_BATCH:
+        raise BatchTooLarge(f"A batch holds at most {MAX_BATCH} events; this one has {len(events)}.")
+    results: list[ItemResult | None] = [None] * len(events)
+    sources = _source_systems(events)
+    products = _products(events)
+    locations = _locations(events)
+
+    valid: list[_Event] = []
+    for index, raw in enumerate(events):
+        event, errors = _validate(index, raw, sources, products, locations)
+        if event is None:
+            results[index] = ItemResult(index=index, status="rejected", errors=errors.by_field)
+        else:
+            valid.append(event)
+
+    with transaction.atomic():
+        stored = _store(valid)
+    for event in stored:
+        results[event.index] = event.result
+    return BatchResult(results=[r for r in results if r is not None])
+
+
+def events_check(*, events: list[Any]) -> list[dict[str, list[dict[str, str]]]]:
+    """Validate events as ``events_ingest`` does, storing nothing: each event's field errors, in order
+    (empty for a valid event). A CSV import's preview shows these."""
+    sources = _source_systems(events)
+    products = _products(events)
+    locations = _locations(events)
+    return [
+        _validate(index, raw, sources, products, locations)[1].by_field for index, raw in enumerate(events)
+    ]
+
+
+# --- storing ----------------------------------------------------------------------------------------
+
+
+def _store(events: list[_Event]) -> list[_Event]:
+    if not events:
+        return []
+    # An event twice in one batch: the later copies are duplicates of the first.
+    first: dict[tuple[int, str], _Event] = {}
+    repeats: list[tuple[_Event, _Event]] = []
+    for event in events:
+        key = (event.source.pk, event.external_id)
+        if key in first:
+            repeats.append((event, first[key]))
+        else:
+            first[key] = event
+    unique = list(first.values())
+
+    existing = _existing_interactions(list(first))
+    fresh = []
+    for event in unique:
+        found = existing.get((event.source.pk, event.external_id))
+        if found:
+            event.result = ItemResult(
+                index=event.index, status="duplicate", id=found[0], customer_id=found[1]
+            )
+        else:
+            fresh.append(event)
+
+    if fresh:
+        customers_resolve(fresh, new_customer=_new_customer_of_events)
+        _insert_interactions(fresh)
+        created = [e for e in fresh if e.result is not None and e.result.status == "created"]
+        if created:
+            outbox_publish(
+                topic=TOPIC_INGESTED,
+                payload={
+                    "customer_ids": sorted({e.customer_id for e in created if e.customer_id}),
+                    "interaction_ids": [e.result.id for e in created if e.result],
+                },
+            )
+    for repeat, original in repeats:
+        assert original.result is not None
+        repeat.result = ItemResult(
+            index=repeat.index,
+            status="duplicate",
+            id=original.result.id,
+            customer_id=original.result.customer_id,
+        )
+    return events

@@ -1,0 +1,124 @@
+"""Set-based inserts of identities, interactions and purchase lines."""
+
+import json
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from customers.ingest.sql import _insert, _select_by_keys
+from customers.ingest.types import ItemResult, _Event, _Line
+
+_IDENTITY_COLUMNS = (
+    ("customer_id", "bigint"),
+    ("source_system_id", "bigint"),
+    ("external_id", "text"),
+    ("matched_by", "text"),
+    ("match_note", "text"),
+    ("created_at", "timestamptz"),
+)
+_INTERACTION_COLUMNS = (
+    ("customer_id", "bigint"),
+    ("source_system_id", "bigint"),
+    ("external_id", "text"),
+    ("kind", "text"),
+    ("channel", "text"),
+    ("occurred_at", "timestamptz"),
+    ("amount", "numeric"),
+    ("currency", "text"),
+    ("summary", "text"),
+    ("nps_score", "integer"),
+    ("properties", "jsonb"),
+    ("recorded_at", "timestamptz"),
+)
+_LINE_COLUMNS = (
+    ("interaction_id", "bigint"),
+    ("product_id", "bigint"),
+    ("supplier_id", "bigint"),
+    ("location_id", "bigint"),
+    ("occurred_at", "timestamptz"),
+    ("channel", "text"),
+    ("is_return", "boolean"),
+    ("quantity", "integer"),
+    ("unit_price", "numeric"),
+    ("unit_cost", "numeric"),
+    ("currency", "text"),
+)
+
+
+def _insert_interactions(events: list[_Event]) -> None:
+    adapt_datetime = connection.ops.adapt_datetimefield_value
+    adapt_decimal = connection.ops.adapt_decimalfield_value
+    now = adapt_datetime(timezone.now())
+    returned = _insert(
+        "customers_interaction",
+        _INTERACTION_COLUMNS,
+        [
+            (
+                event.customer_id,
+                event.source.pk,
+                event.external_id,
+                event.kind,
+                event.channel,
+                adapt_datetime(event.occurred_at),
+                adapt_decimal(event.amount, 16, 2),
+                event.currency,
+                event.summary,
+                event.nps_score,
+                json.dumps(event.properties),
+                now,
+            )
+            for event in events
+        ],
+        "ON CONFLICT (source_system_id, external_id) DO NOTHING RETURNING id, source_system_id, external_id",
+    )
+    inserted = {(s, x): pk for pk, s, x in returned}
+    raced = [e for e in events if (e.source.pk, e.external_id) not in inserted]
+    existing = _existing_interactions([(e.source.pk, e.external_id) for e in raced]) if raced else {}
+    line_rows: list[Any] = []
+    for event in events:
+        key = (event.source.pk, event.external_id)
+        if key in inserted:
+            event.result = ItemResult(
+                index=event.index,
+                status="created",
+                id=inserted[key],
+                customer_id=event.customer_id,
+                match=event.match,
+            )
+            for line in event.lines:
+                line_rows.append((inserted[key], event, line))
+        else:  # stored by a concurrent batch since we looked
+            pk, customer_id = existing[key]
+            event.result = ItemResult(index=event.index, status="duplicate", id=pk, customer_id=customer_id)
+    if line_rows:
+        _insert_lines(line_rows)
+
+
+def _insert_lines(rows: list[tuple[int, _Event, _Line]]) -> None:
+    ops = connection.ops
+    _insert(
+        "customers_purchaseline",
+        _LINE_COLUMNS,
+        [
+            (
+                interaction_id,
+                line.product.pk,
+                line.product.supplier_id,
+                event.location_id,
+                ops.adapt_datetimefield_value(event.occurred_at),
+                event.channel,
+                event.kind == "return",
+                line.quantity,
+                ops.adapt_decimalfield_value(line.unit_price, 14, 2),
+                ops.adapt_decimalfield_value(line.product.cost, 14, 2),
+                event.currency,
+            )
+            for interaction_id, event, line in rows
+        ],
+    )
+
+
+def _existing_interactions(keys: list[tuple[int, str]]) -> dict[tuple[int, str], tuple[int, int]]:
+    rows = _select_by_keys("customers_interaction", "source_system_id, external_id, id, customer_id", keys)
+    return {(s, x): (pk, c) for s, x, pk, c in rows}

@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--csv-rows", type=int, default=1_000_000)
+    parser.add_argument("--only", choices=["api", "csv"], help="run one of the two measurements")
     args = parser.parse_args()
     if args.ci:
         args.customers, args.batches, args.batch_size, args.csv_rows = 300, 3, 200, 20_000
@@ -118,6 +119,9 @@ def main() -> None:
             events.append(event)
         return events
 
+    if args.only == "csv":
+        csv_import(args.csv_rows, skus, user)
+        return
     bodies = {c: [dumps(batch(c, b)) for b in range(args.batches)] for c in range(args.clients)}
     headers = {"Content-Type": "application/json", "Authorization": f"Token {token.key}"}
 
@@ -189,7 +193,8 @@ def main() -> None:
     )
     if run.statuses.keys() != {200} or created != args.clients * args.batches * args.batch_size:
         sys.exit("some batches failed")
-    csv_import(args.csv_rows, skus, user)
+    if args.only != "api":
+        csv_import(args.csv_rows, skus, user)
 
 
 def csv_import(rows: int, skus: list[str], user: Any) -> None:

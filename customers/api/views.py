@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -15,6 +16,7 @@ from rest_framework.views import APIView
 from crm.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from crm.api.pagination import IdCursorPagination
 from crm.api.permissions import ModelPermissions
+from crm.api.renderers import ORJSONParser, ORJSONRenderer
 from customers import services
 from customers.api.serializers import CustomerInputSerializer, CustomerSerializer
 from customers.filters import CustomerFilter
@@ -107,6 +109,9 @@ class EventIngestView(APIView):
     permission_classes = [EventPermission]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "events"
+    # A batch is up to 1,000 events each way: orjson parses and renders it several times faster.
+    parser_classes = [ORJSONParser]
+    renderer_classes = [ORJSONRenderer, BrowsableAPIRenderer]
 
     @idempotent
     def post(self, request: Request) -> Response:

@@ -7,10 +7,10 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customers.ingest.identity import _identities, customers_resolve
-from customers.ingest.sql import _copy, _postgres
+from customers.ingest.identity import customers_resolve
+from customers.ingest.sql import _copy, _postgres, _staging
 from customers.ingest.types import MAX_PARAMS
-from customers.models import Customer, CustomerIdentity, SourceSystem
+from customers.models import CustomerIdentity, SourceSystem
 
 # --- customers --------------------------------------------------------------------------------------
 
@@ -77,21 +77,9 @@ def customers_upsert(*, rows: list[CustomerRow]) -> list[CustomerRow]:
             first[key] = row
     unique = list(first.values())
     with transaction.atomic():
-        known = _identities(set(first))
-        fresh = []
-        for row in unique:
-            customer_id = known.get((row.customer_source.pk, row.customer_external_id))
-            if customer_id:
-                row.customer_id, row.match = customer_id, "identity"
-            else:
-                fresh.append(row)
-        if fresh:
-            customers_resolve(
-                fresh,
-                new_customer=_new_customer_of_rows,
-                new_match=CustomerIdentity.MatchedBy.IMPORT,
-                identities_known=True,
-            )
+        customers_resolve(
+            unique, new_customer=_new_customer_of_rows, new_match=CustomerIdentity.MatchedBy.IMPORT
+        )
         overwrite: dict[int, dict[str, Any]] = {}
         fill: dict[int, dict[str, Any]] = {}
         for row in unique:
@@ -110,8 +98,8 @@ def customers_upsert(*, rows: list[CustomerRow]) -> list[CustomerRow]:
     return rows
 
 
-def _new_customer_of_rows(members: list[CustomerRow], now: dt.datetime) -> Customer:
-    return Customer(**members[0].profile, created_at=now, updated_at=now)
+def _new_customer_of_rows(members: list[CustomerRow], now: dt.datetime) -> dict[str, Any]:
+    return dict(members[0].profile)
 
 
 def _update_profiles(profiles: dict[int, dict[str, Any]], *, fill_only: bool) -> None:
@@ -159,10 +147,11 @@ def _update_profiles(profiles: dict[int, dict[str, Any]], *, fill_only: bool) ->
         if postgres:
             columns = [("id", "bigint"), *((name, _POSTGRES_TYPES.get(name, "text")) for name in fields)]
             staging = "ingest_customer_profiles"
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} (id bigint, "
-                + ", ".join(f"{name} {_POSTGRES_TYPES.get(name, 'text')}" for name in PROFILE_COLUMNS)
-                + ") ON COMMIT DELETE ROWS"
+            _staging(
+                cursor,
+                staging,
+                "id bigint, "
+                + ", ".join(f"{name} {_POSTGRES_TYPES.get(name, 'text')}" for name in PROFILE_COLUMNS),
             )
             _copy(cursor, f"COPY {staging} ({', '.join(name for name, _type in columns)}) FROM STDIN", rows)
             cursor.execute(update.format(rows=staging), [now])

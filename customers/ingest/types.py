@@ -4,9 +4,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from crm.models import Product
 from customers.models import Interaction, SourceSystem
 
 MAX_BATCH = 1000
@@ -83,9 +82,18 @@ class BatchResult:
         }
 
 
+class _Product(NamedTuple):
+    """What a purchase line needs of its catalog product."""
+
+    pk: int
+    supplier_id: int
+    price: Decimal
+    cost: Decimal
+
+
 @dataclass
 class _Line:
-    product: Product
+    product: _Product
     quantity: int
     unit_price: Decimal
 

@@ -20,6 +20,7 @@ from customers.ingest.types import (
     _Errors,
     _Event,
     _Line,
+    _Product,
 )
 from customers.models import SourceSystem
 
@@ -38,7 +39,7 @@ def _source_systems(events: list[Any]) -> dict[str, SourceSystem]:
     return {s.code: s for s in SourceSystem.objects.filter(code__in=codes, is_active=True)}
 
 
-def _products(events: list[Any]) -> dict[str, Product]:
+def _products(events: list[Any]) -> dict[str, _Product]:
     skus: set[str] = set()
     for raw in events:
         if isinstance(raw, dict) and isinstance(raw.get("lines"), list):
@@ -47,7 +48,10 @@ def _products(events: list[Any]) -> dict[str, Product]:
                 for line in raw["lines"]
                 if isinstance(line, dict) and isinstance(line.get("sku"), str)
             )
-    return {p.sku: p for p in Product.objects.filter(sku__in=skus)} if skus else {}
+    if not skus:
+        return {}
+    rows = Product.objects.filter(sku__in=skus).values_list("sku", "id", "supplier_id", "price", "cost")
+    return {sku: _Product(pk, supplier_id, price, cost) for sku, pk, supplier_id, price, cost in rows}
 
 
 def _locations(events: list[Any]) -> dict[str, int]:
@@ -66,8 +70,15 @@ def _text(
     required: bool = False,
     max_length: int = 500,
 ) -> str:
-    path = path or key
     value = raw.get(key)
+    # The common cases first, cheaply: a fine string, or an optional field left out.
+    if isinstance(value, str):
+        stripped = value.strip()
+        if 0 < len(stripped) <= max_length:
+            return stripped
+    elif value is None and not required:
+        return ""
+    path = path or key
     if value is None or value == "":
         if required:
             errors.add(path, "required", "This field is required.")
@@ -103,15 +114,16 @@ def _validate(
     index: int,
     raw: Any,
     sources: dict[str, SourceSystem],
-    products: dict[str, Product],
+    products: dict[str, _Product],
     locations: dict[str, int],
 ) -> tuple[_Event | None, _Errors]:
     errors = _Errors()
     if not isinstance(raw, dict):
         errors.add("non_field_errors", "invalid", "An event must be a JSON object.")
         return None, errors
-    for unknown in sorted(set(raw) - _EVENT_FIELDS):
-        errors.add(unknown, "unknown_field", "Unknown field.")
+    if not _EVENT_FIELDS.issuperset(raw):
+        for unknown in sorted(set(raw) - _EVENT_FIELDS):
+            errors.add(unknown, "unknown_field", "Unknown field.")
 
     source_code = _text(raw, "source", errors, required=True, max_length=40)
     source = sources.get(source_code)
@@ -195,8 +207,9 @@ def _validate(
             "customer", "required" if customer is None else "invalid", "An object naming the customer."
         )
     else:
-        for unknown in sorted(set(customer) - _CUSTOMER_FIELDS):
-            errors.add(f"customer.{unknown}", "unknown_field", "Unknown field.")
+        if not _CUSTOMER_FIELDS.issuperset(customer):
+            for unknown in sorted(set(customer) - _CUSTOMER_FIELDS):
+                errors.add(f"customer.{unknown}", "unknown_field", "Unknown field.")
         customer_source_code = _text(customer, "source", errors, path="customer.source", max_length=40)
         if customer_source_code:
             customer_source = sources.get(customer_source_code)
@@ -246,7 +259,7 @@ def _validate(
     )
 
 
-def _validate_lines(value: Any, kind: str, products: dict[str, Product], errors: _Errors) -> list[_Line]:
+def _validate_lines(value: Any, kind: str, products: dict[str, _Product], errors: _Errors) -> list[_Line]:
     if value in (None, []):
         return []
     if not isinstance(value, list):
@@ -261,8 +274,9 @@ def _validate_lines(value: Any, kind: str, products: dict[str, Product], errors:
         if not isinstance(raw, dict):
             errors.add(path, "invalid", "A line must be an object.")
             continue
-        for unknown in sorted(set(raw) - _LINE_FIELDS):
-            errors.add(f"{path}.{unknown}", "unknown_field", "Unknown field.")
+        if not _LINE_FIELDS.issuperset(raw):
+            for unknown in sorted(set(raw) - _LINE_FIELDS):
+                errors.add(f"{path}.{unknown}", "unknown_field", "Unknown field.")
         sku = _text(raw, "sku", errors, path=f"{path}.sku", required=True, max_length=64)
         product = products.get(sku)
         if sku and product is None:

@@ -3,10 +3,11 @@
 import json
 from typing import Any
 
+import orjson
 from django.db import connection
 from django.utils import timezone
 
-from customers.ingest.sql import _insert, _select_by_keys
+from customers.ingest.sql import _copy_new, _insert, _postgres, _select_by_keys
 from customers.ingest.types import ItemResult, _Event, _Line
 
 _IDENTITY_COLUMNS = (
@@ -46,33 +47,49 @@ _LINE_COLUMNS = (
 )
 
 
+def _json(value: Any) -> str:
+    """JSON text of a property object: orjson, or the standard library for what orjson refuses (integers
+    beyond 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 def _insert_interactions(events: list[_Event]) -> None:
     adapt_datetime = connection.ops.adapt_datetimefield_value
     adapt_decimal = connection.ops.adapt_decimalfield_value
     now = adapt_datetime(timezone.now())
-    returned = _insert(
-        "customers_interaction",
-        _INTERACTION_COLUMNS,
-        [
-            (
-                event.customer_id,
-                event.source.pk,
-                event.external_id,
-                event.kind,
-                event.channel,
-                adapt_datetime(event.occurred_at),
-                adapt_decimal(event.amount, 16, 2),
-                event.currency,
-                event.summary,
-                event.nps_score,
-                json.dumps(event.properties),
-                now,
-            )
-            for event in events
-        ],
-        "ON CONFLICT (source_system_id, external_id) DO NOTHING RETURNING id, source_system_id, external_id",
+    rows = [
+        (
+            event.customer_id,
+            event.source.pk,
+            event.external_id,
+            event.kind,
+            event.channel,
+            adapt_datetime(event.occurred_at),
+            adapt_decimal(event.amount, 16, 2),
+            event.currency,
+            event.summary,
+            event.nps_score,
+            _json(event.properties),
+            now,
+        )
+        for event in events
+    ]
+    ids = (
+        _copy_new("customers_interaction", _INTERACTION_COLUMNS, rows, with_ids=True) if _postgres() else None
     )
-    inserted = {(s, x): pk for pk, s, x in returned}
+    if ids is not None:
+        inserted = {(e.source.pk, e.external_id): pk for e, pk in zip(events, ids, strict=True)}
+    else:
+        returned = _insert(
+            "customers_interaction",
+            _INTERACTION_COLUMNS,
+            rows,
+            "ON CONFLICT (source_system_id, external_id) DO NOTHING RETURNING id, source_system_id, external_id",
+        )
+        inserted = {(s, x): pk for pk, s, x in returned}
     raced = [e for e in events if (e.source.pk, e.external_id) not in inserted]
     existing = _existing_interactions([(e.source.pk, e.external_id) for e in raced]) if raced else {}
     line_rows: list[Any] = []
@@ -97,7 +114,7 @@ def _insert_interactions(events: list[_Event]) -> None:
 
 def _insert_lines(rows: list[tuple[int, _Event, _Line]]) -> None:
     ops = connection.ops
-    _insert(
+    _insert(  # lines cannot conflict: straight into their table
         "customers_purchaseline",
         _LINE_COLUMNS,
         [
@@ -116,6 +133,7 @@ def _insert_lines(rows: list[tuple[int, _Event, _Line]]) -> None:
             )
             for interaction_id, event, line in rows
         ],
+        direct=True,
     )
 
 

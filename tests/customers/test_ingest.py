@@ -332,17 +332,13 @@ def test_a_batch_costs_a_fixed_number_of_queries(pos, size: int) -> None:
     with CaptureQueriesContext(connection) as queries:
         result = events_ingest(events=batch)
     assert result.count("created") == size
-    if connection.vendor == "postgresql":
-        # sources, products, savepoint, COPY keys, the one look-up, ids for the new customers, COPY
-        # customers, identities COPYed under a savepoint (3), ids for the interactions and their COPY
-        # under a savepoint (4), COPY lines, outbox, release; inside a test's transaction the key table
-        # is created if missing (1 more), which a session does once outside a transaction in production
-        # (``staging_prepare``).
-        expected = 17 + 1
-    else:
-        # sources, products, savepoint, existing, identities, email, phone, customers, identities,
-        # interactions, lines, outbox, release.
-        expected = 13
+    # PostgreSQL: sources, products, savepoint, COPY keys, the one look-up, ids for the new customers,
+    # COPY customers, identities COPYed under a savepoint (3), ids for the interactions and their COPY
+    # under a savepoint (4), COPY lines, outbox, release; inside a test's transaction the key table is
+    # created if missing (1 more), which a session does once outside a transaction in production
+    # (``staging_prepare``). SQLite: sources, products, savepoint, existing, identities, email, phone,
+    # customers, identities, interactions, lines, outbox, release.
+    expected = 17 + 1 if connection.vendor == "postgresql" else 13
     assert len(queries) == expected, [q["sql"][:80] for q in queries.captured_queries]
 
 

@@ -211,7 +211,7 @@ CRM_EXCHANGE_RATES: dict[str, float] = json.loads(
 # The largest file accepted, in bytes; rows per chunk (one transaction and checkpoint each); minutes
 # without progress after which a queued or running import is enqueued again.
 CRM_IMPORT_MAX_BYTES = int(os.environ.get("CRM_IMPORT_MAX_BYTES") or 200 * 1024 * 1024)
-CRM_IMPORT_CHUNK_ROWS = int(os.environ.get("CRM_IMPORT_CHUNK_ROWS") or 2000)
+CRM_IMPORT_CHUNK_ROWS = int(os.environ.get("CRM_IMPORT_CHUNK_ROWS") or 10000)
 CRM_IMPORT_STALE_MINUTES = int(os.environ.get("CRM_IMPORT_STALE_MINUTES") or 5)
 
 # --- Cache ----------------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ from crm.models import User
 from customers.imports.files import _job_records, _Record, file_inspect
 from customers.imports.mapping import PREVIEW_ROWS, TARGETS, mapping_clean, mapping_suggest
 from customers.imports.rows import RowError, _customer_row, _event, _ingest_errors, _Plan
-from customers.ingest import MAX_BATCH, CustomerRow, customers_upsert, events_check, events_ingest
+from customers.ingest import CustomerRow, customers_upsert, events_check, events_ingest
+from customers.ingest.sql import staging_prepare
 from customers.models import ImportJob, ImportRowError, SourceSystem
 
 logger = logging.getLogger(__name__)
@@ -207,6 +208,7 @@ def import_run(*, job_id: int, time_budget: float | None = None) -> str:
     try:
         assert job.source_system is not None
         chunk_rows = settings.CRM_IMPORT_CHUNK_ROWS
+        staging_prepare()  # the temporary tables, once for this session, outside the chunks' transactions
         position = job.processed_rows
         with _job_records(job) as (header, records):
             plan = _Plan.of(kind=job.kind, source=job.source_system, header=header, mapping=job.mapping)
@@ -287,7 +289,7 @@ def _prepare(plan: _Plan, chunk: list[_Record]) -> _Prepared:
 
 
 def _store(prepared: _Prepared) -> _Outcome:
-    """Store a prepared chunk: customers by one set-based upsert, events by ``events_ingest`` in batches."""
+    """Store a prepared chunk: customers by one set-based upsert, events by one ``events_ingest``."""
     outcome = _Outcome(errors=prepared.errors)
     if prepared.plan.kind == ImportJob.Kind.CUSTOMERS:
         for stored in customers_upsert(rows=prepared.customers):
@@ -296,16 +298,16 @@ def _store(prepared: _Prepared) -> _Outcome:
             else:
                 outcome.duplicates += 1
         return outcome
-    events, owners = prepared.events, prepared.owners
-    for start in range(0, len(events), MAX_BATCH):
-        result = events_ingest(events=events[start : start + MAX_BATCH])
-        for row, item in zip(owners[start : start + MAX_BATCH], result.results, strict=True):
-            if item.status == "created":
-                outcome.created += 1
-            elif item.status == "duplicate":
-                outcome.duplicates += 1
-            else:
-                outcome.errors += _ingest_errors(prepared.plan, row, item.errors or {})
+    # The chunk goes in whole, in the chunk's transaction: one look-up, one COPY per table, one outbox
+    # message, whatever its size (batches of 1,000 cost each thousand rows the same fixed statements).
+    result = events_ingest(events=prepared.events, max_batch=None)
+    for row, item in zip(prepared.owners, result.results, strict=True):
+        if item.status == "created":
+            outcome.created += 1
+        elif item.status == "duplicate":
+            outcome.duplicates += 1
+        else:
+            outcome.errors += _ingest_errors(prepared.plan, row, item.errors or {})
     return outcome
 
 

@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.ingest.identity import customers_resolve
-from customers.ingest.sql import _copy, _postgres, _staging
+from customers.ingest.sql import _copy, _define, _postgres, _staging
 from customers.ingest.types import MAX_PARAMS
 from customers.models import CustomerIdentity, SourceSystem
 
@@ -30,6 +30,10 @@ PROFILE_COLUMNS = (
 )
 _NULLABLE_COLUMNS = {"birth_date", "signup_at"}
 _POSTGRES_TYPES = {"birth_date": "date", "signup_at": "timestamptz"}
+_PROFILE_STAGING = "id bigint, " + ", ".join(
+    f"{name} {_POSTGRES_TYPES.get(name, 'text')}" for name in PROFILE_COLUMNS
+)
+_define("ingest_customer_profiles", _PROFILE_STAGING)
 
 
 @dataclass
@@ -147,12 +151,7 @@ def _update_profiles(profiles: dict[int, dict[str, Any]], *, fill_only: bool) ->
         if postgres:
             columns = [("id", "bigint"), *((name, _POSTGRES_TYPES.get(name, "text")) for name in fields)]
             staging = "ingest_customer_profiles"
-            _staging(
-                cursor,
-                staging,
-                "id bigint, "
-                + ", ".join(f"{name} {_POSTGRES_TYPES.get(name, 'text')}" for name in PROFILE_COLUMNS),
-            )
+            _staging(cursor, staging, _PROFILE_STAGING)
             _copy(cursor, f"COPY {staging} ({', '.join(name for name, _type in columns)}) FROM STDIN", rows)
             cursor.execute(update.format(rows=staging), [now])
             cursor.execute(f"DELETE FROM {staging}")  # noqa: S608

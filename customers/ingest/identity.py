@@ -20,6 +20,7 @@ from customers.contact import is_placeholder_email, is_placeholder_phone
 from customers.ingest.sql import (
     _copy,
     _copy_new,
+    _define,
     _ids_allocate,
     _in,
     _insert,
@@ -87,6 +88,7 @@ _KEY_COLUMNS = (
     "n integer, source_id bigint, external_id text, customer_source_id bigint, customer_external_id text, "
     "email text, phone text"
 )
+_define("ingest_keys", _KEY_COLUMNS)
 # One probe of each index per key; the email and phone look-ups run only for keys still undecided.
 # Customers sharing an email or phone are listed whole: the note says how many (placeholders never get here).
 _LOOKUP = """

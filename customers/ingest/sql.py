@@ -29,6 +29,16 @@ def _postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _define(name: str, definitions: str) -> None:
+    """Declare a temporary table the ingestion uses, so that ``staging_prepare`` makes it up front."""
+    _definitions[name] = definitions
+
+
+def _staging_of(table: str, columns: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """The temporary table rows of ``table`` are COPYed into before an INSERT ... SELECT: name, columns."""
+    return f"ingest_{table}", ", ".join(f"{name} {pg_type}" for name, pg_type in columns)
+
+
 def _staging(cursor: Any, name: str, definitions: str) -> None:
     """Make sure this session has the temporary table ``name``; its rows go at each commit."""
     _definitions[name] = definitions
@@ -38,8 +48,8 @@ def _staging(cursor: Any, name: str, definitions: str) -> None:
 
 
 def staging_prepare() -> None:
-    """Outside a transaction, create the temporary tables this process used so far, once per database
-    session, and remember them: the batches that follow on this session need no CREATE."""
+    """Outside a transaction, create the temporary tables ingestion uses, once per database session, and
+    remember them: the batches that follow on this session need no CREATE."""
     if not _postgres() or connection.in_atomic_block or not _definitions:
         return
     connection.ensure_connection()
@@ -134,8 +144,8 @@ def _insert(
             _copy(cursor, f"COPY {table} ({names}) FROM STDIN", rows)
             return []
         if _postgres():
-            staging = f"ingest_{table}"
-            _staging(cursor, staging, ", ".join(f"{name} {pg_type}" for name, pg_type in columns))
+            staging, definitions = _staging_of(table, columns)
+            _staging(cursor, staging, definitions)
             _copy(cursor, f"COPY {staging} ({names}) FROM STDIN", rows)
             cursor.execute(
                 f"WITH staged AS (DELETE FROM {staging} RETURNING {names}) "  # noqa: S608

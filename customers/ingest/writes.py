@@ -7,7 +7,7 @@ import orjson
 from django.db import connection
 from django.utils import timezone
 
-from customers.ingest.sql import _copy_new, _insert, _postgres, _select_by_keys
+from customers.ingest.sql import _copy_new, _define, _insert, _postgres, _select_by_keys, _staging_of
 from customers.ingest.types import ItemResult, _Event, _Line
 
 _IDENTITY_COLUMNS = (
@@ -45,6 +45,9 @@ _LINE_COLUMNS = (
     ("unit_cost", "numeric"),
     ("currency", "text"),
 )
+
+_define(*_staging_of("customers_customeridentity", _IDENTITY_COLUMNS))
+_define(*_staging_of("customers_interaction", _INTERACTION_COLUMNS))
 
 
 def _json(value: Any) -> str:

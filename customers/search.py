@@ -13,8 +13,9 @@ A term is tried as everything it could be, each through its own index:
   trigram index cannot narrow a pattern of fewer than three characters. On SQLite the same lookups run
   without those indexes, which is fine at demo size.
 
-Exact matches come first, then name matches, newest customers first. A search costs two queries whatever
-the term and however many customers match: the source-system ids, then the customers.
+Exact matches come first, then name matches, newest customers first. A search costs at most three
+queries however many customers match: the ids in source systems, the exact matches (skipped when the
+term can be no email, phone, number or known id), the name matches.
 """
 
 from django.db.models import Q, QuerySet
@@ -78,8 +79,8 @@ def customer_search_condition(term: str) -> Q | None:
 
 def customer_search(*, term: str, limit: int = 20) -> list[Customer]:
     """Up to ``limit`` customers that ``term`` may mean: exact matches (email, phone, ids) first, then
-    name matches, newest first. Three queries whatever the result: identities, exact, names (two for
-    an email, which is no name). Merged and erased customers are included, for the list to say what
+    name matches, newest first. At most three queries whatever the result: identities, exact, names
+    (one for an email, which is neither a name nor an id). Merged and erased customers are included, for the list to say what
     became of them."""
     cleaned = _normalised(term)
     if cleaned is None:

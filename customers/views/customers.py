@@ -137,6 +137,7 @@ class CustomerDetailView(CustomerTimelineMixin, View):
             page = timeline_page(customer_id=customer.pk, filters=filters, with_lines=True)
         context = {
             "customer": customer,
+            "customer_id": customer.pk,
             "analytics": getattr(customer, "analytics", None),
             "base_currency": settings.CRM_BASE_CURRENCY,
             "consents": list(customer.consents.all()),

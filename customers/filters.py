@@ -6,7 +6,7 @@ from django_filters import rest_framework as filters
 
 from customers.contact import normalize_phone
 from customers.models import Customer, MergeRecord
-from customers.search import customer_search_condition
+from customers.search import customer_search_ids
 
 
 class CustomerFilter(filters.FilterSet):
@@ -25,8 +25,7 @@ class CustomerFilter(filters.FilterSet):
         fields = ["search", "email", "phone", "external_id", "source", "status"]
 
     def filter_search(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
-        condition = customer_search_condition(value)
-        return queryset.none() if condition is None else queryset.filter(condition)
+        return queryset.filter(pk__in=customer_search_ids(value))
 
     def filter_phone(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
         return queryset.filter(phone_normalized=normalize_phone(value) or "-")

@@ -13,9 +13,12 @@ A term is tried as everything it could be, each through its own index:
   trigram index cannot narrow a pattern of fewer than three characters. On SQLite the same lookups run
   without those indexes, which is fine at demo size.
 
-Exact matches come first, then name matches, newest customers first. A search costs at most three
-queries however many customers match: the ids in source systems, the exact matches (skipped when the
-term can be no email, phone, number or known id), the name matches.
+Only terms with letters and no digits are matched against names; digits mean a phone, a number or an id.
+Exact matches come first, then name matches. A search costs at most three queries however many customers
+match: the ids in source systems, the exact matches (skipped when the term can be no email, phone, number
+or known id), the name matches. Name matches are read in no order and capped (a common name such as
+김민지 matches thousands at 1M customers: sorting them all would read every one); the rep narrows by
+typing more.
 """
 
 from django.db.models import Q, QuerySet
@@ -29,6 +32,8 @@ MAX_TERM = 200
 # A pattern of fewer characters has no trigram: it is matched at the start of the name instead.
 TRIGRAM_MIN = 3
 EXACT_MATCHES = 10
+# Name matches a list (the API) pages through: a longer list means the term is too vague to browse.
+MAX_MATCHES = 1000
 
 
 def _identity_owners(term: str) -> list[int]:
@@ -62,34 +67,52 @@ def _exact_condition(term: str) -> Q:
     return exact
 
 
+def _is_name(term: str) -> bool:
+    """Whether a term can be (part of) a name: letters, and no digit or ``@``. Ids, phones and emails are
+    looked up exactly; matching their fragments against names would only read the trigram index in vain."""
+    return any(ch.isalpha() for ch in term) and not any(ch.isdigit() or ch == "@" for ch in term)
+
+
 def _name_condition(term: str) -> Q:
     return Q(name__icontains=term) if len(term) >= TRIGRAM_MIN else Q(name__istartswith=term)
 
 
-def customer_search_condition(term: str) -> Q | None:
-    """One condition for everything ``term`` may mean (for filtering a list, such as the API's), or None
-    for a term that is empty or too long. Runs the one identity look-up query."""
+def _names(term: str) -> QuerySet[Customer]:
+    """Customers whose name matches, in no particular order: a common name matches thousands, and
+    sorting them all to show twenty would read every one; the rep narrows by typing more."""
+    return Customer.objects.filter(_name_condition(term)).order_by()
+
+
+def customer_search_ids(term: str, *, cap: int = MAX_MATCHES) -> list[int]:
+    """The ids of up to ``cap`` customers ``term`` may mean, exact matches first (for filtering a list,
+    such as the API's, by ``pk IN``, which any ordering then reads cheaply). At most three queries."""
     cleaned = _normalised(term)
     if cleaned is None:
-        return None
-    if "@" in cleaned:
-        return _exact_condition(cleaned)
-    return _exact_condition(cleaned) | _name_condition(cleaned)
+        return []
+    ids = list(
+        Customer.objects.filter(_exact_condition(cleaned))
+        .order_by("-pk")
+        .values_list("pk", flat=True)[:EXACT_MATCHES]
+    )
+    if _is_name(cleaned):
+        seen = set(ids)
+        ids += [pk for pk in _names(cleaned).values_list("pk", flat=True)[:cap] if pk not in seen]
+    return ids[:cap]
 
 
 def customer_search(*, term: str, limit: int = 20) -> list[Customer]:
-    """Up to ``limit`` customers that ``term`` may mean: exact matches (email, phone, ids) first, then
-    name matches, newest first. At most three queries whatever the result: identities, exact, names
-    (one for an email, which is neither a name nor an id). Merged and erased customers are included, for the list to say what
-    became of them."""
+    """Up to ``limit`` customers that ``term`` may mean: exact matches (email, phone, ids, number) first,
+    newest first, then name matches, newest first among those found. At most three queries whatever the
+    result: identities, exact matches, names. Merged and erased customers are included, for the list to
+    say what became of them."""
     cleaned = _normalised(term)
     if cleaned is None:
         return []
     found = list(customer_search_queryset(_exact_condition(cleaned))[:EXACT_MATCHES])
-    if "@" not in cleaned:
+    if _is_name(cleaned):
         seen = {customer.pk for customer in found}
-        names = customer_search_queryset(_name_condition(cleaned))[:limit]
-        found += [customer for customer in names if customer.pk not in seen]
+        names = _names(cleaned).select_related("analytics")[:limit]
+        found += sorted((c for c in names if c.pk not in seen), key=lambda c: -c.pk)
     return found[:limit]
 
 

@@ -204,8 +204,9 @@ def test_customer_search_costs_the_same_queries_for_few_and_many(
     for customer in CustomerFactory.create_batch(matches, name="김민지"):
         CustomerAnalyticsFactory(customer=customer)
         CustomerIdentityFactory(customer=customer)
-    # token, permissions (user, groups), identities matching the term, customers, their identities
-    with django_assert_num_queries(6):
+    # token, permissions (user, groups), identities matching the term, name matches, customers,
+    # their identities
+    with django_assert_num_queries(7):
         answer = client.get("/api/v1/customers/", {"search": "김민지"}).json()
     assert len(answer["results"]) == matches
     assert all(len(c["identities"]) == 1 and c["analytics"] for c in answer["results"])

@@ -54,6 +54,14 @@ class TimelineFilterForm(forms.Form):
     since = MomentField(label=_("From"), required=False)
     until = MomentField(label=_("To"), required=False, end_of_day=True)
 
+    def __init__(self, data: Any = None, **kwargs: Any) -> None:
+        if data is not None:
+            # An empty choice ("All kinds") means no filter, not an invalid kind.
+            data = data.copy()
+            for name in ("kind", "channel"):
+                data.setlist(name, [value for value in data.getlist(name) if value])
+        super().__init__(data, **kwargs)
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         since, until = cleaned.get("since"), cleaned.get("until")

@@ -22,7 +22,7 @@ class MomentField(forms.CharField):
         super().__init__(**kwargs)
 
     def to_python(self, value: Any) -> dt.datetime | None:  # type: ignore[override]
-        text = super().to_python(value).strip()
+        text = (super().to_python(value) or "").strip()
         if not text:
             return None
         try:
@@ -85,7 +85,7 @@ class InteractionLogForm(forms.Form):
 
     kind = forms.ChoiceField(
         label=_("What"),
-        choices=[(kind.value, kind.label) for kind in LOGGED_KINDS],
+        choices=[(kind, Interaction.Kind(kind).label) for kind in LOGGED_KINDS],
         initial=Interaction.Kind.SERVICE_CALL,
         widget=forms.RadioSelect,
     )

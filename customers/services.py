@@ -96,7 +96,7 @@ def consent_record(
 
 
 # What a rep logs from the customer page, and the channel each goes through.
-LOGGED_KINDS = {
+LOGGED_KINDS: dict[str, str] = {
     Interaction.Kind.SERVICE_CALL: Interaction.Channel.PHONE,
     Interaction.Kind.NOTE: Interaction.Channel.OTHER,
 }

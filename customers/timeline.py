@@ -109,7 +109,7 @@ class TimelinePage:
         return Position.of(self.items[0]) if self.items else None
 
 
-def _rows(customer_id: int, filters: TimelineFilters) -> QuerySet[Interaction]:
+def _rows(customer_id: int, filters: TimelineFilters) -> "QuerySet[Interaction, dict[str, Any]]":
     return (
         Interaction.objects.filter(filters.condition(), customer_id=customer_id)
         .values(*ITEM_FIELDS, source=F("source_system__code"))
@@ -136,7 +136,7 @@ def timeline_page(
             Q(occurred_at__lt=position.occurred_at) | Q(occurred_at=position.occurred_at, id__lt=position.id),
             occurred_at__lte=position.occurred_at,
         )
-    items = list(rows[: size + 1])
+    items: list[dict[str, Any]] = list(rows[: size + 1])
     more = len(items) > size
     items = items[:size]
     if with_lines:
@@ -160,7 +160,7 @@ def timeline_newer(
             Q(occurred_at__gt=after.occurred_at) | Q(occurred_at=after.occurred_at, id__gt=after.id),
             occurred_at__gte=after.occurred_at,
         )
-    items = list(rows[:size])
+    items: list[dict[str, Any]] = list(rows[:size])
     if with_lines:
         timeline_lines_attach(items)
     return items
@@ -183,7 +183,8 @@ def timeline_lines_attach(items: list[dict[str, Any]]) -> None:
             )
             .order_by("interaction_id", "id")
         )
-        for line in lines:
+        for row in lines:
+            line: dict[str, Any] = dict(row)
             line["total"] = line["unit_price"] * line["quantity"]
             by_interaction.setdefault(line.pop("interaction_id"), []).append(line)
     for item in items:

@@ -11,10 +11,10 @@ have); reading the timeline needs ``customers.view_interaction`` too, and loggin
 
 import datetime as dt
 from itertools import groupby
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -104,7 +104,7 @@ class CustomerListView(StaffRequiredMixin, View):
 class CustomerTimelineMixin(StaffRequiredMixin):
     """Reads the timeline's filters from the query string; a bad filter answers 400 with the form's errors."""
 
-    permission_required = VIEW_TIMELINE
+    permission_required: tuple[str, ...] = VIEW_TIMELINE
 
     def filter_form(self, request: HttpRequest) -> TimelineFilterForm:
         return TimelineFilterForm(request.GET or None)
@@ -118,7 +118,8 @@ class CustomerTimelineMixin(StaffRequiredMixin):
         """The filters as query parameters, to carry on the scroll and poll URLs."""
         if not form.is_bound:
             return ""
-        keep = [(key, value) for key in form.fields for value in form.data.getlist(key) if value]
+        data = cast(QueryDict, form.data)
+        keep = [(key, value) for key in form.fields for value in data.getlist(key) if value]
         return urlencode(keep)
 
 

@@ -131,7 +131,7 @@ def test_a_rep_finds_a_customer_and_works_the_live_timeline(
     assert len(set(ids)) == total
 
     # An event ingested elsewhere appears without a reload.
-    result = events_ingest(
+    ingested = events_ingest(
         events=[
             {
                 "source": "pos",
@@ -146,7 +146,7 @@ def test_a_rep_finds_a_customer_and_works_the_live_timeline(
             }
         ]
     )
-    assert result.results[0].status == "created"
+    assert ingested.results[0].status == "created"
     page.evaluate("window.scrollTo(0, 0)")
     live = page.locator('[data-testid="timeline-item"]', has_text="강남점 결제")
     expect(live).to_be_visible(timeout=3000)

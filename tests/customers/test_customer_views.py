@@ -11,7 +11,7 @@ from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
 from crm import navigation
-from crm.models import OutboxMessage, User
+from crm.models import OutboxMessage
 from crm.roles import Role
 from customers.models import Customer, CustomerAnalytics, Interaction
 from customers.timeline import Position
@@ -121,8 +121,9 @@ def test_search_answers_a_partial_to_htmx_and_a_page_otherwise(client_for: Calla
     customer = CustomerFactory(name="김민지", phone="010-1234-5678", phone_normalized="+821012345678")
     page = client.get("/customers/", {"q": "+82 10 1234 5678"})
     partial = client.get("/customers/", {"q": "김민"}, HTTP_HX_REQUEST="true")
-    assert b"<html" in page.content and f"/customers/{customer.pk}/".encode() in page.content
-    assert b"<html" not in partial.content and f"/customers/{customer.pk}/".encode() in partial.content
+    link = f"/customers/{customer.pk}/"
+    assert "<html" in page.content.decode() and link in page.content.decode()
+    assert "<html" not in partial.content.decode() and link in partial.content.decode()
     assert b'data-testid="search-empty"' in client.get("/customers/", {"q": "없는사람"}).content
 
 

@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import ErrorDetail, NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -114,7 +114,12 @@ def timeline_response(request: Request, customer_id: int) -> Response:
         raise PermissionDenied()
     form = TimelineFilterForm(request.query_params)
     if not form.is_valid():
-        raise ValidationError(form.errors.get_json_data())
+        raise ValidationError(
+            {
+                field: [ErrorDetail(error["message"], code=error["code"]) for error in errors]
+                for field, errors in form.errors.get_json_data().items()
+            }
+        )
     size = _page_size(request)
     try:
         page = timeline_page(

@@ -163,7 +163,8 @@ def test_timeline_filters_and_their_errors() -> None:
     bad = client.get(
         timeline(customer), {"kind": "teleport", "since": "yesterday", "page_size": "0", "cursor": "x"}
     )
-    assert bad.status_code == 400 and {"kind", "since"} <= set(bad.json())
+    assert bad.status_code == 400
+    assert bad.json()["kind"][0]["code"] == "invalid_choice" and bad.json()["since"][0]["code"] == "invalid"
     assert client.get(timeline(customer), {"page_size": "500"}).status_code == 400
     assert client.get(timeline(customer), {"cursor": "x"}).json()["cursor"][0]["code"] == "invalid"
 

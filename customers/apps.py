@@ -10,8 +10,23 @@ class CustomersConfig(AppConfig):
         # Registers the outbox handlers.
         from customers import tasks  # noqa: F401
 
+        self._register_customer_navigation()
         self._register_merge_navigation()
         self._register_import_navigation()
+
+    def _register_customer_navigation(self) -> None:
+        from crm.navigation import NavItem, register
+
+        register(
+            NavItem(
+                label=_("Customers"),
+                url_name="customers:customer_list",
+                permission="customers.view_customer",
+                description=_(
+                    "Find a customer by name, email, phone or an id in any system, and read their whole history."
+                ),
+            )
+        )
 
     def _register_merge_navigation(self) -> None:
         from crm.navigation import NavItem, register

@@ -6,9 +6,14 @@ from django_filters import rest_framework as filters
 
 from customers.contact import normalize_phone
 from customers.models import Customer, MergeRecord
+from customers.search import customer_search_ids
 
 
 class CustomerFilter(filters.FilterSet):
+    search = filters.CharFilter(
+        label=_("name (any part), email, phone in any format, customer number or an id in any source system"),
+        method="filter_search",
+    )
     email = filters.CharFilter(label=_("email"), field_name="email", lookup_expr="iexact")
     phone = filters.CharFilter(label=_("phone, any format"), method="filter_phone")
     external_id = filters.CharFilter(label=_("id in a source system"), method="filter_external_id")
@@ -17,7 +22,10 @@ class CustomerFilter(filters.FilterSet):
 
     class Meta:
         model = Customer
-        fields = ["email", "phone", "external_id", "source", "status"]
+        fields = ["search", "email", "phone", "external_id", "source", "status"]
+
+    def filter_search(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
+        return queryset.filter(pk__in=customer_search_ids(value))
 
     def filter_phone(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
         return queryset.filter(phone_normalized=normalize_phone(value) or "-")

@@ -3,15 +3,17 @@
 Event ingestion lives in ``customers.ingest``; analytics in ``customers.analytics``.
 """
 
+import uuid
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from crm.models import User
 from customers.contact import normalize_email, normalize_phone
-from customers.ingest import PROFILE_COLUMNS
-from customers.models import Consent, ConsentChange, Customer, CustomerIdentity, SourceSystem
+from customers.ingest import PROFILE_COLUMNS, events_ingest
+from customers.models import Consent, ConsentChange, Customer, CustomerIdentity, Interaction, SourceSystem
 
 # The profile fields a person or a system may set; phone_normalized follows phone.
 PROFILE_FIELDS = tuple(column for column in PROFILE_COLUMNS if column != "phone_normalized")
@@ -91,3 +93,77 @@ def consent_record(
         current.changed_at = changed_at
         current.save(update_fields=["granted", "source", "changed_at"])
     return change
+
+
+# What a rep logs from the customer page, and the channel each goes through.
+LOGGED_KINDS: dict[str, str] = {
+    Interaction.Kind.SERVICE_CALL: Interaction.Channel.PHONE,
+    Interaction.Kind.NOTE: Interaction.Channel.OTHER,
+}
+CRM_SOURCE_CODE = "crm"
+
+
+class InteractionNotLogged(ValueError):
+    """The ingestion path refused what a rep logged; ``errors`` are its field errors."""
+
+    def __init__(self, errors: dict[str, Any]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def crm_source_system() -> SourceSystem:
+    """The source system of what staff record in this CRM (code ``crm``), created on first use."""
+    source, _ = SourceSystem.objects.get_or_create(
+        code=CRM_SOURCE_CODE,
+        defaults={"name": "CRM", "kind": SourceSystem.Kind.CRM, "trust_email": False, "trust_phone": False},
+    )
+    return source
+
+
+@transaction.atomic
+def interaction_log(
+    *,
+    customer: Customer,
+    kind: str,
+    summary: str,
+    user: User,
+    occurred_at: datetime | None = None,
+) -> int:
+    """Log a call or a note a rep took on a customer; return the interaction's id.
+
+    It goes through event ingestion like every other interaction, as an event of the ``crm`` source
+    system about the customer's id in this CRM (its number, linked on first use), so that analytics and
+    all downstream work (the outbox) follow exactly as for events from other systems.
+    """
+    if kind not in LOGGED_KINDS:
+        raise InteractionNotLogged({"kind": [{"code": "invalid_choice", "message": "Log a call or a note."}]})
+    source = crm_source_system()
+    CustomerIdentity.objects.get_or_create(
+        source_system=source,
+        external_id=str(customer.pk),
+        defaults={
+            "customer": customer,
+            "matched_by": CustomerIdentity.MatchedBy.MANUAL,
+            "match_note": "the customer's number in this CRM",
+        },
+    )
+    result = events_ingest(
+        events=[
+            {
+                "source": source.code,
+                "external_id": f"staff-{uuid.uuid4()}",
+                "customer": {"source": source.code, "id": str(customer.pk)},
+                "kind": kind,
+                "channel": LOGGED_KINDS[kind],
+                "occurred_at": (occurred_at or timezone.now()).isoformat(),
+                "summary": summary,
+                "properties": {"logged_by": user.get_username()},
+            }
+        ]
+    )
+    item = result.results[0]
+    if item.status != "created" or item.id is None:
+        raise InteractionNotLogged(item.errors or {})
+    if item.customer_id != customer.pk:  # the CRM id was moved by a merge: log nothing rather than misfile
+        raise InteractionNotLogged({"customer": [{"code": "merged", "message": "The customer was merged."}]})
+    return item.id

@@ -2,12 +2,17 @@
 
 from django.urls import path
 
-from customers.views import imports, merge
+from customers.views import customers, imports, merge
 
 app_name = "customers"
 
 urlpatterns: list = [
     # Each feature adds its routes here.
+    path("", customers.CustomerListView.as_view(), name="customer_list"),
+    path("<int:pk>/", customers.CustomerDetailView.as_view(), name="customer_detail"),
+    path("<int:pk>/timeline/", customers.TimelinePageView.as_view(), name="customer_timeline"),
+    path("<int:pk>/timeline/new/", customers.TimelineNewView.as_view(), name="customer_timeline_new"),
+    path("<int:pk>/timeline/log/", customers.InteractionLogView.as_view(), name="customer_log"),
     path("merges/", merge.MergeListView.as_view(), name="merge_list"),
     path("merges/new/", merge.MergeCreateView.as_view(), name="merge_new"),
     path("merges/<int:pk>/", merge.MergeDetailView.as_view(), name="merge_detail"),

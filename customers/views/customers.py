@@ -1,0 +1,261 @@
+"""Staff pages of the single customer view: search, the customer page, and its live timeline.
+
+Everything needs ``customers.view_customer`` (with the staff UI permission, which supplier users never
+have); reading the timeline needs ``customers.view_interaction`` too, and logging a call or a note
+``customers.add_interaction``. The timeline's pieces are htmx partials:
+
+- ``timeline/`` a page of older items, appended when the reader scrolls to the end (keyset cursor);
+- ``timeline/new/`` polled every second for items above the newest shown (answers 204 when none);
+- ``timeline/log/`` logs a call or a note through event ingestion, then asks the poller to run at once.
+"""
+
+import datetime as dt
+from itertools import groupby
+from typing import Any, cast
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views import View
+
+from crm.permissions import STAFF_UI_PERMISSION, StaffRequiredMixin
+from customers.forms import InteractionLogForm, TimelineFilterForm
+from customers.models import Customer, Interaction, SourceSystem
+from customers.search import customer_search
+from customers.selectors import customer_page
+from customers.services import InteractionNotLogged, interaction_log
+from customers.timeline import (
+    InvalidCursor,
+    Position,
+    TimelineFilters,
+    timeline_newer,
+    timeline_page,
+)
+
+VIEW_CUSTOMER = "customers.view_customer"
+VIEW_TIMELINE = (STAFF_UI_PERMISSION, VIEW_CUSTOMER, "customers.view_interaction")
+SEARCH_LIMIT = 20
+POLL_SECONDS = 1
+
+# An icon (Bootstrap-style inline SVG path names in the template) and a colour per kind.
+KIND_STYLE = {
+    "purchase": ("bag", "success"),
+    "return": ("return", "warning"),
+    "payment": ("card", "success"),
+    "sales_contact": ("handshake", "primary"),
+    "service_call": ("phone", "primary"),
+    "web_visit": ("globe", "secondary"),
+    "app_visit": ("phone-app", "secondary"),
+    "product_view": ("eye", "secondary"),
+    "cart_add": ("cart", "info"),
+    "email": ("envelope", "info"),
+    "sms": ("chat", "info"),
+    "push": ("bell", "info"),
+    "survey": ("star", "warning"),
+    "claim": ("shield", "danger"),
+    "contract_change": ("file", "dark"),
+    "note": ("pencil", "dark"),
+}
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _day(moment: dt.datetime) -> dt.date:
+    return timezone.localtime(moment).date()
+
+
+def _decorate(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    kinds = dict(Interaction.Kind.choices)
+    channels = dict(Interaction.Channel.choices)
+    for item in items:
+        item["icon"], item["tone"] = KIND_STYLE.get(item["kind"], ("dot", "secondary"))
+        item["kind_label"] = kinds.get(item["kind"], item["kind"])
+        item["channel_label"] = channels.get(item["channel"], item["channel"])
+        item["properties_list"] = sorted((item.get("properties") or {}).items())
+    return items
+
+
+def _days(items: list[dict[str, Any]]) -> list[tuple[dt.date, list[dict[str, Any]]]]:
+    """Items grouped by their day in the interface's time zone, in the order given."""
+    return [
+        (day, list(group)) for day, group in groupby(_decorate(items), key=lambda i: _day(i["occurred_at"]))
+    ]
+
+
+class CustomerListView(StaffRequiredMixin, View):
+    """Customer search as you type; the results are a partial that htmx swaps in."""
+
+    permission_required = (STAFF_UI_PERMISSION, VIEW_CUSTOMER)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        term = request.GET.get("q", "")
+        results = customer_search(term=term, limit=SEARCH_LIMIT) if term.strip() else []
+        context = {"term": term, "results": results, "searched": bool(term.strip())}
+        if _is_htmx(request):
+            return render(request, "customers/partials/search_results.html", context)
+        return render(request, "customers/customer_list.html", context)
+
+
+class CustomerTimelineMixin(StaffRequiredMixin):
+    """Reads the timeline's filters from the query string; a bad filter answers 400 with the form's errors."""
+
+    permission_required: tuple[str, ...] = VIEW_TIMELINE
+
+    def filter_form(self, request: HttpRequest) -> TimelineFilterForm:
+        return TimelineFilterForm(request.GET or None)
+
+    def filters_of(self, form: TimelineFilterForm) -> TimelineFilters | None:
+        if not form.is_bound:
+            return TimelineFilters()
+        return form.filters() if form.is_valid() else None
+
+    def filter_query(self, form: TimelineFilterForm) -> str:
+        """The filters as query parameters, to carry on the scroll and poll URLs."""
+        if not form.is_bound:
+            return ""
+        data = cast(QueryDict, form.data)
+        keep = [(key, value) for key in form.fields for value in data.getlist(key) if value]
+        return urlencode(keep)
+
+
+class CustomerDetailView(CustomerTimelineMixin, View):
+    """The customer page: the profile header and its panels, and the live timeline."""
+
+    permission_required = (STAFF_UI_PERMISSION, VIEW_CUSTOMER)
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = get_object_or_404(customer_page(), pk=pk)
+        form = self.filter_form(request)
+        filters = self.filters_of(form)
+        can_read_timeline = request.user.has_perm("customers.view_interaction")
+        page = None
+        if filters is not None and can_read_timeline:
+            page = timeline_page(customer_id=customer.pk, filters=filters, with_lines=True)
+        context = {
+            "customer": customer,
+            "customer_id": customer.pk,
+            "analytics": getattr(customer, "analytics", None),
+            "base_currency": settings.CRM_BASE_CURRENCY,
+            "consents": list(customer.consents.all()),
+            "identities": list(customer.identities.all()),
+            "contracts": list(customer.contracts.all()),
+            "filter_form": form,
+            "filter_query": self.filter_query(form),
+            "sources": list(SourceSystem.objects.order_by("name").values_list("code", "name")),
+            "can_read_timeline": can_read_timeline,
+            "page": page,
+            "days": _days(page.items) if page else [],
+            "newest": page.newest.encode() if page and page.newest else "",
+            "poll_seconds": POLL_SECONDS,
+            "log_form": InteractionLogForm(),
+            "can_log": request.user.has_perm("customers.add_interaction")
+            and customer.status == Customer.Status.ACTIVE,
+        }
+        return render(request, "customers/customer_detail.html", context, status=200 if filters else 400)
+
+
+class TimelinePageView(CustomerTimelineMixin, View):
+    """The next page of the timeline below ``?cursor=``, for infinite scroll."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        form = self.filter_form(request)
+        filters = self.filters_of(form)
+        if filters is None:
+            return HttpResponse(status=400)
+        cursor = request.GET.get("cursor", "")
+        try:
+            position = Position.decode(cursor) if cursor else None
+            page = timeline_page(customer_id=pk, filters=filters, cursor=cursor or None, with_lines=True)
+        except InvalidCursor:
+            return HttpResponse(status=400)
+        if not page.items and not Customer.objects.filter(pk=pk).exists():
+            raise Http404
+        days = _days(page.items)
+        # The first day of this page may continue the last day already shown: its items join that day.
+        joined = days.pop(0) if days and position and days[0][0] == _day(position.occurred_at) else None
+        context = {
+            "customer_id": pk,
+            "page": page,
+            "days": days,
+            "joined": joined,
+            "filter_query": self.filter_query(form),
+        }
+        return render(request, "customers/partials/timeline_page.html", context)
+
+
+class TimelineNewView(CustomerTimelineMixin, View):
+    """Items above ``?after=`` (the newest shown), polled by the page; 204 when there are none."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        form = self.filter_form(request)
+        filters = self.filters_of(form)
+        if filters is None:
+            return HttpResponse(status=400)
+        after = request.GET.get("after", "")
+        try:
+            position = Position.decode(after) if after else None
+        except InvalidCursor:
+            return HttpResponse(status=400)
+        items = timeline_newer(customer_id=pk, after=position, filters=filters, with_lines=True)
+        if not items:
+            return HttpResponse(status=204)
+        days = _days(items)
+        # Items of the day shown on top join that day's list; newer days get sections of their own.
+        joined = days.pop() if position and days[-1][0] == _day(position.occurred_at) else None
+        context = {
+            "customer_id": pk,
+            "days": days,
+            "joined": joined,
+            "newest": Position.of(items[0]).encode(),
+            "filter_query": self.filter_query(form),
+            "poll_seconds": POLL_SECONDS,
+        }
+        return render(request, "customers/partials/timeline_new.html", context)
+
+
+class InteractionLogView(StaffRequiredMixin, View):
+    """Log a call or a note from the customer page; the timeline's poller shows it at once."""
+
+    permission_required = (STAFF_UI_PERMISSION, VIEW_CUSTOMER, "customers.add_interaction")
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = get_object_or_404(Customer, pk=pk)
+        form = InteractionLogForm(request.POST)
+        status = 200
+        if customer.status != Customer.Status.ACTIVE:
+            form.add_error(None, _("This customer was merged or erased: log on the customer they became."))
+            status = 409
+        elif form.is_valid():
+            try:
+                interaction_log(
+                    customer=customer,
+                    kind=form.cleaned_data["kind"],
+                    summary=form.cleaned_data["summary"],
+                    user=request.user,  # type: ignore[arg-type]  # StaffRequiredMixin: signed in
+                )
+            except InteractionNotLogged as error:
+                for field, problems in error.errors.items():
+                    for problem in problems:
+                        form.add_error(None, f"{field}: {problem['message']}")
+                status = 400
+            else:
+                response = render(
+                    request,
+                    "customers/partials/timeline_log_form.html",
+                    {"customer": customer, "log_form": InteractionLogForm(), "logged": True},
+                )
+                response["HX-Trigger"] = "timeline-refresh"
+                return response
+        else:
+            status = 400
+        return render(
+            request,
+            "customers/partials/timeline_log_form.html",
+            {"customer": customer, "log_form": form},
+            status=status if not _is_htmx(request) else 200,
+        )

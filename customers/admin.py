@@ -545,11 +545,9 @@ class MergeRecordAdmin(PersonalDataAdminMixin, ExactIdSearchMixin, ReadOnlyAdmin
             )
 
     def get_urls(self) -> list[URLPattern]:
-        undo = path(
-            "<path:object_id>/undo/",
-            self.admin_site.admin_view(self.undo_view),
-            name="customers_mergerecord_undo",
-        )
+        view = self.admin_site.admin_view(self.undo_view)
+        view.model_admin = self  # type: ignore[attr-defined]  # as Django marks its own admin views
+        undo = path("<path:object_id>/undo/", view, name="customers_mergerecord_undo")
         return [undo, *super().get_urls()]
 
     def change_view(
@@ -564,6 +562,9 @@ class MergeRecordAdmin(PersonalDataAdminMixin, ExactIdSearchMixin, ReadOnlyAdmin
 
     def undo_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Ask for confirmation (GET), then undo the merge (POST), like the admin's delete page."""
+        return self.logged_view(request, "undo", object_id, lambda: self._undo(request, object_id))  # type: ignore[no-any-return]
+
+    def _undo(self, request: HttpRequest, object_id: str) -> HttpResponse:
         record = self.get_object(request, object_id)
         if record is None:
             raise Http404

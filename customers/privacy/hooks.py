@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
+from django.contrib.admin import helpers as admin_helpers
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -245,18 +246,29 @@ class PersonalDataAdminMixin:
         return [getattr(obj, name) for name in self.personal_data_customer_fields if getattr(obj, name)]
 
     def _ids_of_pk(self, object_id: str) -> list[int]:
+        return self._ids_of_pks([object_id])
+
+    def _ids_of_pks(self, object_ids: list[str]) -> list[int]:
+        object_ids = [pk for pk in object_ids if str(pk).isdigit()]
         if self.personal_data_customer_fields == ("pk",):
-            return [int(object_id)] if str(object_id).isdigit() else []
+            return [int(pk) for pk in object_ids]
         model = self.model  # type: ignore[attr-defined]
-        row = (
-            model._default_manager.filter(pk=object_id)
-            .values_list(*self.personal_data_customer_fields)
-            .first()
+        rows = model._default_manager.filter(pk__in=object_ids).values_list(
+            *self.personal_data_customer_fields
         )
-        return [pk for pk in row or () if pk]
+        return [pk for row in rows for pk in row if pk]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        response = super().changelist_view(request, extra_context)  # type: ignore[misc]
+        parent = super().changelist_view  # type: ignore[misc]
+        if request.method == "POST" and request.POST.get("action"):
+            # An admin action on the selected rows (undo merges...): a change, with its record.
+            with transaction.atomic():
+                ids = self._ids_of_pks(request.POST.getlist(admin_helpers.ACTION_CHECKBOX_NAME))
+                response = parent(request, extra_context)
+                if response.status_code < 400 and ids:
+                    access_record(request, AccessAction.CHANGE, ids, route=self._route("changelist"))
+            return response
+        response = parent(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None and response.status_code < 400:
             ids = [pk for obj in changelist.result_list for pk in self._ids_of(obj)]
@@ -303,6 +315,11 @@ class PersonalDataAdminMixin:
         return self._logged(
             request, "delete", action, object_id, lambda: parent(request, object_id, extra_context)
         )
+
+    def logged_view(self, request: HttpRequest, view: str, object_id: str, call: Callable[[], Any]) -> Any:
+        """For a ModelAdmin's own extra views on one object (``undo``): ``view`` on GET, ``change`` on POST."""
+        action = AccessAction.VIEW if request.method in SAFE_METHODS else AccessAction.CHANGE
+        return self._logged(request, view, action, object_id, call)
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
         parent = super().history_view  # type: ignore[misc]

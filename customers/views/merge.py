@@ -133,6 +133,7 @@ class MergeCreateView(StaffRequiredMixin, PersonalDataViewMixin, View):
             return self._render(request, context, status=400)
         context["lookup"] = MergeLookupForm(initial={"first": pair[0], "second": pair[1]})
         if confirm.is_valid():
+            note_customers(request, pair)
             candidates = merge_candidates(pair)
             try:
                 record = customer_merge(

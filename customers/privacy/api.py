@@ -132,7 +132,7 @@ class CustomerExportView(PersonalDataAPIMixin, GenericAPIView):
         summary="Export everything held about a customer",
         parameters=[
             OpenApiParameter("reason", str, description="The request this export answers (required)."),
-            OpenApiParameter("format", str, enum=["json", "csv"], description="json (default) or csv."),
+            OpenApiParameter("as", str, enum=["json", "csv"], description="json (default) or csv."),
         ],
         responses={200: OpenApiResponse(response=OpenApiTypes.OBJECT), 409: OpenApiResponse()},
     )
@@ -150,7 +150,7 @@ class CustomerExportView(PersonalDataAPIMixin, GenericAPIView):
             reference=reason,
             summary={key: len(value) for key, value in data.items() if isinstance(value, list)},
         )
-        if request.query_params.get("format") == "csv":
+        if request.query_params.get("as") == "csv":
             response: HttpResponse = StreamingHttpResponse(
                 export_csv_lines(data), content_type="text/csv; charset=utf-8"
             )

@@ -562,7 +562,7 @@ class MergeRecordAdmin(PersonalDataAdminMixin, ExactIdSearchMixin, ReadOnlyAdmin
 
     def undo_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Ask for confirmation (GET), then undo the merge (POST), like the admin's delete page."""
-        return self.logged_view(request, "undo", object_id, lambda: self._undo(request, object_id))  # type: ignore[no-any-return]
+        return self.logged_view(request, "undo", object_id, lambda: self._undo(request, object_id))
 
     def _undo(self, request: HttpRequest, object_id: str) -> HttpResponse:
         record = self.get_object(request, object_id)

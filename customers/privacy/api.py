@@ -7,7 +7,7 @@ erasure need ``customers.add_datasubjectrequest``. An export needs the reason (`
 
 from typing import Any
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -55,7 +55,7 @@ class ConsentSerializer(serializers.ModelSerializer):
 
 
 class ConsentChangeSerializer(serializers.ModelSerializer):
-    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)  # type: ignore[var-annotated]
 
     class Meta:
         model = ConsentChange
@@ -72,7 +72,7 @@ class ConsentInputSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=ConsentChannel.choices)
     purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
     granted = serializers.BooleanField()
-    source = serializers.CharField(max_length=100, help_text=_("Where the customer said so."))
+    source = serializers.CharField(max_length=100, help_text=_("Where the customer said so."))  # type: ignore[assignment]  # the API calls it "source"
     changed_at = serializers.DateTimeField(required=False, help_text=_("When; now if left out."))
 
 
@@ -136,13 +136,13 @@ class CustomerExportView(PersonalDataAPIMixin, GenericAPIView):
         ],
         responses={200: OpenApiResponse(response=OpenApiTypes.OBJECT), 409: OpenApiResponse()},
     )
-    def get(self, request: Request, pk: int) -> HttpResponse:
+    def get(self, request: Request, pk: int) -> HttpResponseBase:
         customer = self.get_object()
         try:
             data = customer_data_export(customer=customer)
         except SubjectRequestError as error:
             raise Conflict(detail=error.message, code=error.code) from error
-        reason = request.personal_data_access.reason  # type: ignore[attr-defined]
+        reason = request.personal_data_access.reason
         subject_request_record(
             kind=DataSubjectRequest.Kind.EXPORT,
             customer=customer,
@@ -151,7 +151,7 @@ class CustomerExportView(PersonalDataAPIMixin, GenericAPIView):
             summary={key: len(value) for key, value in data.items() if isinstance(value, list)},
         )
         if request.query_params.get("as") == "csv":
-            response: HttpResponse = StreamingHttpResponse(
+            response: HttpResponseBase = StreamingHttpResponse(
                 export_csv_lines(data), content_type="text/csv; charset=utf-8"
             )
             response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.csv"'

@@ -134,7 +134,7 @@ _COLUMNS = (
 def _insert_and_move_head(record: AccessRecord) -> None:
     """One statement for both writes (PostgreSQL's data-modifying CTE): one round trip fewer while the
     chain head is locked."""
-    fields = [AccessRecord._meta.get_field(name) for name in _COLUMNS]
+    fields: list[Any] = [AccessRecord._meta.get_field(name) for name in _COLUMNS]
     values = [field.get_db_prep_save(getattr(record, field.attname), connection) for field in fields]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))

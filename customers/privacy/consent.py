@@ -5,7 +5,7 @@ No consent row means no consent. Erased and merged-away customers are never cont
 """
 
 from collections.abc import Iterable
-from typing import overload
+from typing import Any, overload
 
 from django.db.models import QuerySet
 
@@ -19,9 +19,7 @@ def _check(channel: str, purpose: str) -> None:
         raise ValueError(f"Unknown consent purpose {purpose!r}; one of {ConsentPurpose.values}.")
 
 
-def consent_allowed_ids(
-    customer_ids: Iterable[int] | QuerySet[Customer], channel: str, purpose: str
-) -> QuerySet[Consent]:
+def consent_allowed_ids(customer_ids: Any, channel: str, purpose: str) -> "QuerySet[Consent, int]":
     """The ids of the given customers who consent, as a query (usable as a subquery: ``pk__in=...``).
 
     ``customer_ids`` may be a list of ids or a queryset of customers (or of their ids), which stays in SQL.

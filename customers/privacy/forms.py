@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import ConsentChannel, ConsentPurpose
 from customers.privacy.models import DataSubjectRequest
+from customers.privacy.review import parse_month
 
 
 class ConsentChangeForm(forms.Form):
@@ -65,7 +66,7 @@ class MonthForm(forms.Form):
     def clean_month(self) -> dt.date:
         value = self.cleaned_data["month"]
         try:
-            return dt.datetime.strptime(value, "%Y-%m").date()
+            return parse_month(value)
         except ValueError as error:
             raise forms.ValidationError(_("Give the month as YYYY-MM."), code="invalid") from error
 

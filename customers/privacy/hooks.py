@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib.admin import helpers as admin_helpers
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from rest_framework import status as http_status
 from rest_framework.exceptions import ValidationError
@@ -154,9 +154,12 @@ class PersonalDataViewMixin:
     personal_data_action: ActionSpec = AccessAction.VIEW
     personal_data_logged = True
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         parent = super().dispatch  # type: ignore[misc]
-        return logs_personal_data(self.personal_data_action)(parent)(request, *args, **kwargs)  # type: ignore[no-any-return]
+        response: HttpResponseBase = logs_personal_data(self.personal_data_action)(parent)(
+            request, *args, **kwargs
+        )
+        return response
 
 
 class PersonalDataAPIMixin:

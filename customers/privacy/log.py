@@ -30,7 +30,7 @@ def client_ip(request: HttpRequest) -> str | None:
     if address and ":" in address:
         try:
             return clean_ipv6_address(address)
-        except Exception:  # noqa: BLE001 - an unparsable address is kept out rather than stored wrong
+        except Exception:
             return None
     return address
 

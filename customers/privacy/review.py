@@ -53,6 +53,14 @@ class Review:
         return [user for user in self.users if user.spike]
 
 
+def parse_month(text: str) -> dt.date:
+    """``"2026-11"`` → the first day of that month; ValueError otherwise."""
+    year, _dash, month = text.strip().partition("-")
+    if not (year.isdigit() and month.isdigit() and len(year) == 4):
+        raise ValueError(text)
+    return dt.date(int(year), int(month), 1)
+
+
 def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
     zone = ZoneInfo(settings.TIME_ZONE)
     start = dt.datetime(month.year, month.month, 1, tzinfo=zone)
@@ -66,7 +74,7 @@ def is_off_hours(at: dt.datetime) -> bool:
     return local.weekday() >= 5 or not start <= local.hour < end
 
 
-def _records(start: dt.datetime, end: dt.datetime) -> Iterator[dict[str, Any]]:
+def _records(start: dt.datetime, end: dt.datetime) -> Iterator[Any]:
     return (
         AccessRecord.objects.filter(at__gte=start, at__lt=end)
         .order_by("at")

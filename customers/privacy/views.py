@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -144,7 +144,7 @@ class SubjectRequestCreateView(StaffRequiredMixin, PersonalDataViewMixin, View):
     personal_data_action = AccessAction.CHANGE
     http_method_names = ["post"]
 
-    def post(self, request: HttpRequest) -> HttpResponse:
+    def post(self, request: HttpRequest) -> HttpResponseBase:
         form = SubjectRequestForm(request.POST)
         customer = None
         if form.is_valid():
@@ -184,7 +184,7 @@ class SubjectRequestCreateView(StaffRequiredMixin, PersonalDataViewMixin, View):
             summary={key: len(value) for key, value in data.items() if isinstance(value, list)},
         )
         if request.POST.get("format") == "csv":
-            response: HttpResponse = StreamingHttpResponse(
+            response: HttpResponseBase = StreamingHttpResponse(
                 export_csv_lines(data), content_type="text/csv; charset=utf-8"
             )
             name = f"customer-{customer.pk}.csv"
@@ -195,13 +195,13 @@ class SubjectRequestCreateView(StaffRequiredMixin, PersonalDataViewMixin, View):
         return response
 
 
-class AccessReviewView(StaffRequiredMixin, TemplateView):
+class AccessReviewView(StaffRequiredMixin, View):
     """The monthly review of the access log, as a page or (``?format=csv``) a file for the records."""
 
     permission_required = (STAFF_UI_PERMISSION, REVIEW_PERMISSION)
     template_name = "customers/privacy/review.html"
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         form = MonthForm(request.GET or {"month": MonthForm.last_month()})
         if not form.is_valid():
             return render(request, self.template_name, {"form": form}, status=400)

@@ -1,14 +1,13 @@
 """The monthly review of the personal-data access log, printed or written as CSV."""
 
 import csv
-import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crm.exports import spreadsheet_safe
 from customers.privacy.forms import MonthForm
-from customers.privacy.review import access_review, review_csv_rows
+from customers.privacy.review import access_review, parse_month, review_csv_rows
 
 
 class Command(BaseCommand):
@@ -20,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            month = dt.datetime.strptime(options["month"], "%Y-%m").date()
+            month = parse_month(options["month"])
         except ValueError as error:
             raise CommandError(f"--month: give YYYY-MM, not {options['month']!r}.") from error
         review = access_review(month=month)
@@ -37,8 +36,9 @@ class Command(BaseCommand):
                 f"(usual {user.usual:.0f}), {user.off_hours} off hours, {user.downloads} downloads{flag}"
             )
         self.stdout.write(f"Downloads and exports: {len(review.downloads)}")
-        for row in review.downloads:
+        for download in review.downloads:
             self.stdout.write(
-                f"  {row['at']:%Y-%m-%d %H:%M} {row['username']} {row['route']}: {row['reason']}"
+                f"  {download['at']:%Y-%m-%d %H:%M} {download['username']} {download['route']}: "
+                f"{download['reason']}"
             )
         self.stdout.write(f"Off-hours accesses: {len(review.off_hours)}")

@@ -203,7 +203,7 @@ def test_concurrent_appends_never_fork_the_chain() -> None:
                 chain_append(
                     user_id=None, username="t", ip=None, action="view", route="test", customer_ids=[1]
                 )
-        except Exception as error:  # noqa: BLE001 - reported below
+        except Exception as error:
             errors.append(error)
         finally:
             connections.close_all()

@@ -4,6 +4,7 @@ erasure leaves no personal value anywhere in the database, and both are audited 
 import datetime as dt
 import json
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -133,7 +134,7 @@ def test_apps_to_the_right_add_sections_and_steps(monkeypatch) -> None:
 
     monkeypatch.setattr(subject, "_EXPORT_SECTIONS", {})
     monkeypatch.setattr(subject, "_ERASURE_STEPS", {})
-    seen = {}
+    seen: dict[str, Any] = {}
     register_export_section("segment_memberships", lambda ids: [{"segment": "vip", "customer_id": ids[0]}])
     register_erasure_step("deliveries", lambda ids, values: seen.setdefault("erased", (ids, values)) and 2)
     customer = CustomerFactory(email="a.person@example.kr")

@@ -273,6 +273,7 @@ CELERY_BEAT_SCHEDULE = {
     "imports-resume-stale": {"task": "customers.imports_resume_stale", "schedule": 60.0},
     # Privacy: access records past their retention are purged (the chain stays verifiable), and customers
     # inactive for CRM_RETENTION_INACTIVE_YEARS are anonymised (a no-op while the policy is off).
+    "access-log-seal": {"task": "customers.access_log_seal", "schedule": 5.0},
     "access-log-purge": {"task": "customers.access_log_purge", "schedule": crontab(hour=2, minute=30)},
     "retention-run": {"task": "customers.retention_run", "schedule": crontab(hour=2, minute=45)},
 }

@@ -54,6 +54,14 @@ def imports_resume_stale() -> list[int]:
     return imports.imports_resume_stale()
 
 
+@shared_task(name="customers.access_log_seal")
+def access_log_seal() -> int:
+    """Every few seconds: seal the access records written since into the hash chain."""
+    from customers.privacy.chain import chain_seal
+
+    return chain_seal()
+
+
 @shared_task(name="customers.access_log_purge")
 def access_log_purge() -> int:
     """Daily: delete access records past ``CRM_ACCESS_LOG_RETENTION_DAYS``, keeping the chain verifiable."""

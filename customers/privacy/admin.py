@@ -26,12 +26,12 @@ class _ReadOnly(admin.ModelAdmin):
 class AccessRecordAdmin(ExactIdSearchMixin, _ReadOnly, LargeTableAdmin):
     """The personal-data access log. Holds customer numbers, never personal values."""
 
-    list_display = ("seq", "at", "username", "ip", "action", "route", "customer_count", "reason")
+    list_display = ("id", "seq", "at", "username", "ip", "action", "route", "customer_count", "reason")
     list_filter = ("action",)
-    search_fields = ("seq",)
-    search_id_field = "seq"
-    search_help_text = _("A record's sequence number.")
-    ordering = ("-seq",)
+    search_fields = ("id",)
+    search_id_field = "id"
+    search_help_text = _("A record's number.")
+    ordering = ("-id",)
     sortable_by = ()
     raw_id_fields = ("user",)
 

@@ -1,9 +1,12 @@
-"""The access log's hash chain: appending a record, verifying the chain, purging old records.
+"""The access log's hash chain: writing a record, sealing records into the chain, verifying the chain,
+purging old records.
 
-Each record's ``hash`` is HMAC-SHA256, keyed by ``CRM_ACCESS_LOG_KEY``, over its canonical content and the
-previous record's hash. Appends are serialised by locking the single chain-head row: the lock is held for
-two statements (read the head; insert the record and move the head in one statement), so appends from
-many requests queue briefly instead of forking the chain.
+A request pays for one INSERT: ``record_write`` stores the record unsealed. ``chain_seal`` (Celery beat
+every few seconds, and before verification and purge) takes the unsealed records in the order they were
+written, under a lock of the single chain-head row, numbers them without gaps (``seq``) and sets each
+``hash``: HMAC-SHA256, keyed by ``CRM_ACCESS_LOG_KEY``, over the record's canonical content and the
+previous record's hash. Holding a lock only while sealing, never while a request commits, keeps requests
+from queueing behind each other's commits; the database trigger keeps unsealed records unchangeable.
 """
 
 import hashlib
@@ -22,6 +25,8 @@ from customers.privacy.models import AccessAction, AccessChainHead, AccessCheckp
 
 GENESIS = "0" * 64
 PURGE_SETTING = "crm.access_log_purge"
+SEAL_BATCH = 5000
+_CONTENT = ("at", "user_id", "username", "ip", "action", "route", "customer_ids", "reason")
 
 
 def _key() -> bytes:
@@ -61,6 +66,75 @@ def record_hash(
     return hmac.new(_key(), content.encode(), hashlib.sha256).hexdigest()
 
 
+def record_write(
+    *,
+    user_id: int | None,
+    username: str,
+    ip: str | None,
+    action: str,
+    route: str,
+    customer_ids: Iterable[int],
+    reason: str = "",
+) -> AccessRecord:
+    """Store one record, unsealed: one INSERT, in the caller's transaction if there is one (a change and
+    its record commit together), otherwise committed at once."""
+    ids = sorted({int(pk) for pk in customer_ids})
+    return AccessRecord.objects.create(
+        at=timezone.now(),
+        user_id=user_id,
+        username=username,
+        ip=ip,
+        action=action,
+        route=route[:200],
+        customer_ids=ids,
+        customer_count=len(ids),
+        reason=reason,
+    )
+
+
+def chain_seal(*, batch: int = SEAL_BATCH) -> int:
+    """Seal every committed unsealed record into the chain, oldest first. Answers how many were sealed."""
+    sealed = 0
+    while True:
+        with transaction.atomic():
+            head = AccessChainHead.objects.select_for_update().filter(pk=1).first()
+            if head is None:
+                AccessChainHead.objects.get_or_create(pk=1)
+                head = AccessChainHead.objects.select_for_update().get(pk=1)
+            rows = list(
+                AccessRecord.objects.filter(seq__isnull=True).order_by("id").values("id", *_CONTENT)[:batch]
+            )
+            if not rows:
+                return sealed
+            seq, prev = head.seq, head.hash
+            updates = []
+            for row in rows:
+                seq += 1
+                digest = record_hash(seq=seq, prev_hash=prev, **{key: row[key] for key in _CONTENT})
+                updates.append((row["id"], seq, prev, digest))
+                prev = digest
+            _seal_rows(updates)
+            AccessChainHead.objects.filter(pk=1).update(seq=seq, hash=prev)
+            sealed += len(rows)
+
+
+def _seal_rows(updates: list[tuple[int, int, str, str]]) -> None:
+    table = AccessRecord._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            values = ", ".join(["(%s::bigint, %s::bigint, %s, %s)"] * len(updates))
+            cursor.execute(
+                f"UPDATE {table} AS r SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash "  # noqa: S608
+                f"FROM (VALUES {values}) AS v (id, seq, prev_hash, hash) WHERE r.id = v.id",
+                [value for update in updates for value in update],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET seq = %s, prev_hash = %s, hash = %s WHERE id = %s",  # noqa: S608
+                [(seq, prev, digest, pk) for pk, seq, prev, digest in updates],
+            )
+
+
 def chain_append(
     *,
     user_id: int | None,
@@ -71,79 +145,19 @@ def chain_append(
     customer_ids: Iterable[int],
     reason: str = "",
 ) -> AccessRecord:
-    """Append one record to the chain, in the caller's transaction if there is one (so that a change and
-    its record commit together), otherwise in its own."""
-    ids = sorted({int(pk) for pk in customer_ids})
-    with transaction.atomic():
-        head = AccessChainHead.objects.select_for_update().filter(pk=1).first()
-        if head is None:
-            AccessChainHead.objects.get_or_create(pk=1)
-            head = AccessChainHead.objects.select_for_update().get(pk=1)
-        seq = head.seq + 1
-        at = timezone.now()
-        digest = record_hash(
-            seq=seq,
-            at=at,
-            user_id=user_id,
-            username=username,
-            ip=ip,
-            action=action,
-            route=route[:200],
-            customer_ids=ids,
-            reason=reason,
-            prev_hash=head.hash,
-        )
-        record = AccessRecord(
-            seq=seq,
-            at=at,
-            user_id=user_id,
-            username=username,
-            ip=ip,
-            action=action,
-            route=route[:200],
-            customer_ids=ids,
-            customer_count=len(ids),
-            reason=reason,
-            prev_hash=head.hash,
-            hash=digest,
-        )
-        if connection.vendor == "postgresql":
-            _insert_and_move_head(record)
-        else:
-            record.save(force_insert=True)
-            AccessChainHead.objects.filter(pk=1).update(seq=seq, hash=digest)
+    """Write a record and seal it at once (for jobs outside requests, and tests)."""
+    record = record_write(
+        user_id=user_id,
+        username=username,
+        ip=ip,
+        action=action,
+        route=route,
+        customer_ids=customer_ids,
+        reason=reason,
+    )
+    chain_seal()
+    record.refresh_from_db(fields=["seq", "prev_hash", "hash"])
     return record
-
-
-_COLUMNS = (
-    "seq",
-    "at",
-    "user_id",
-    "username",
-    "ip",
-    "action",
-    "route",
-    "customer_ids",
-    "customer_count",
-    "reason",
-    "prev_hash",
-    "hash",
-)
-
-
-def _insert_and_move_head(record: AccessRecord) -> None:
-    """One statement for both writes (PostgreSQL's data-modifying CTE): one round trip fewer while the
-    chain head is locked."""
-    fields: list[Any] = [AccessRecord._meta.get_field(name) for name in _COLUMNS]
-    values = [field.get_db_prep_save(getattr(record, field.attname), connection) for field in fields]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH record AS (INSERT INTO {AccessRecord._meta.db_table} ({columns}) VALUES ({placeholders})) "  # noqa: S608
-            f"UPDATE {AccessChainHead._meta.db_table} SET seq = %s, hash = %s WHERE id = 1",
-            [*values, record.seq, record.hash],
-        )
 
 
 @dataclass(frozen=True)
@@ -157,33 +171,26 @@ class ChainProblem:
         return f"record #{self.seq}: {self.problem}"
 
 
-def _records() -> Iterator[dict[str, Any]]:
-    fields = [
-        "seq",
-        "at",
-        "user_id",
-        "username",
-        "ip",
-        "action",
-        "route",
-        "customer_ids",
-        "reason",
-        "prev_hash",
-        "hash",
-    ]
-    yield from AccessRecord.objects.order_by("seq").values(*fields).iterator(chunk_size=5000)
+def _sealed() -> Iterator[dict[str, Any]]:
+    fields = ["seq", *_CONTENT, "prev_hash", "hash"]
+    yield from (
+        AccessRecord.objects.filter(seq__isnull=False)
+        .order_by("seq")
+        .values(*fields)
+        .iterator(chunk_size=5000)
+    )
 
 
 def chain_verify() -> tuple[int, list[ChainProblem]]:
-    """Walk the chain in sequence order: every record's hash must match its content, link to the one
-    before it, and follow it without a gap; the last must be the chain head. Answers the number of
-    records checked and the problems found."""
+    """Walk the sealed chain in sequence order: every record's hash must match its content, link to the
+    one before it, and follow it without a gap; the last must be the chain head. Answers the number of
+    records checked and the problems found. Seal first (``chain_seal``) to cover the latest records."""
     checkpoint = AccessCheckpoint.objects.order_by("-seq").first()
     expected_seq = (checkpoint.seq if checkpoint else 0) + 1
     prev_hash = checkpoint.hash if checkpoint else GENESIS
     problems: list[ChainProblem] = []
     checked = 0
-    for row in _records():
+    for row in _sealed():
         checked += 1
         if row["seq"] != expected_seq:
             problems.append(ChainProblem(row["seq"], f"expected #{expected_seq}: records are missing"))
@@ -207,9 +214,15 @@ def chain_verify() -> tuple[int, list[ChainProblem]]:
 
 @transaction.atomic
 def access_log_purge(*, before: datetime) -> int:
-    """Delete the records older than ``before``, leaving a checkpoint (the last purged record's number and
-    hash) so that the rest still verifies, and a record of the purge itself in the chain."""
-    last = AccessRecord.objects.filter(at__lt=before).order_by("-seq").values("seq", "hash").first()
+    """Delete the sealed records older than ``before``, leaving a checkpoint (the last purged record's
+    number and hash) so that the rest still verifies, and a record of the purge itself in the chain."""
+    chain_seal()
+    last = (
+        AccessRecord.objects.filter(at__lt=before, seq__isnull=False)
+        .order_by("-seq")
+        .values("seq", "hash")
+        .first()
+    )
     if last is None:
         return 0
     if connection.vendor == "postgresql":

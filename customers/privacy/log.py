@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from django.http import HttpRequest
 from django.utils.ipv6 import clean_ipv6_address
 
-from customers.privacy.chain import chain_append
+from customers.privacy.chain import record_write
 from customers.privacy.models import AccessAction, AccessRecord
 
 # Actions that produce a file: the person must have given a reason first.
@@ -57,7 +57,7 @@ def access_record(
         raise ReasonRequired(action)
     user = getattr(request, "user", None)
     authenticated = user is not None and user.is_authenticated
-    return chain_append(
+    return record_write(
         user_id=user.pk if authenticated else None,  # type: ignore[union-attr]
         username=user.get_username() if authenticated else "",  # type: ignore[union-attr]
         ip=client_ip(request),

@@ -28,14 +28,17 @@ class AccessAction(models.TextChoices):
 class AccessRecord(models.Model):
     """One access by a person (or a token) to customers' personal data. Append-only and hash-chained.
 
-    ``seq`` numbers the chain without gaps; ``hash`` is an HMAC over this record's content and the
-    previous record's hash (``customers.privacy.chain``), so an edited, deleted or reordered record breaks
-    the chain that ``access_log_verify`` checks. On PostgreSQL a trigger refuses UPDATE and DELETE except
-    inside the retention purge. ``user`` is kept without a database constraint, and ``username`` is copied,
+    A request writes its record with one INSERT (in its own transaction when it only reads, in the
+    transaction of its change otherwise); the sealer (``customers.privacy.chain.chain_seal``, every few
+    seconds from Celery beat, and before every verification) then numbers sealed records without gaps
+    (``seq``) and sets ``hash``, an HMAC over the record's content and the previous record's hash. An
+    edited, deleted or reordered record breaks the chain that ``access_log_verify`` checks. On PostgreSQL
+    a trigger refuses UPDATE and DELETE, except the sealing of an unsealed record (its content unchanged)
+    and the retention purge. ``user`` is kept without a database constraint, and ``username`` copied,
     because a record must outlive the account it names.
     """
 
-    seq = models.BigIntegerField(_("sequence"), unique=True)
+    seq = models.BigIntegerField(_("sequence"), null=True, blank=True, unique=True)
     at = models.DateTimeField(_("time"))
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -53,15 +56,17 @@ class AccessRecord(models.Model):
     customer_ids = models.JSONField(_("customers"), default=list, blank=True)
     customer_count = models.PositiveIntegerField(_("number of customers"), default=0)
     reason = models.CharField(_("reason"), max_length=500, blank=True)
-    prev_hash = models.CharField(_("previous hash"), max_length=64)
-    hash = models.CharField(_("hash"), max_length=64)
+    prev_hash = models.CharField(_("previous hash"), max_length=64, blank=True)
+    hash = models.CharField(_("hash"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("personal-data access record")
         verbose_name_plural = _("personal-data access records")
-        ordering = ["-seq"]
+        ordering = ["-id"]
         indexes = [
             models.Index(fields=["at"], name="customers_access_at"),
+            # The sealer's work list: few rows, those written since it last ran.
+            models.Index(fields=["id"], condition=Q(seq__isnull=True), name="customers_access_unsealed"),
             models.Index(fields=["user", "at"], name="customers_access_user_at"),
         ]
         permissions = [
@@ -70,14 +75,14 @@ class AccessRecord(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.username} {self.action} {self.route}"
+        return f"#{self.pk} {self.username} {self.action} {self.route}"
 
 
 class AccessChainHead(models.Model):
     """The single row holding the chain's last sequence number and hash.
 
-    Appending locks this row (``SELECT … FOR UPDATE``), so concurrent appends queue for a few statements
-    instead of forking the chain.
+    Sealing locks this row (``SELECT … FOR UPDATE``), so two sealers never fork the chain; it also tells
+    the verifier where the chain ends, so that records cut off the end are found.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)

@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from customers.models import Customer
-from customers.privacy.chain import chain_append
+from customers.privacy.chain import record_write
 from customers.privacy.models import AccessAction, DataSubjectRequest
 from customers.privacy.subject import customer_erase, subject_request_record
 
@@ -73,7 +73,7 @@ def retention_run(*, years: int | None = None, limit: int = 10_000) -> Retention
             reference=REFERENCE,
             summary=summary,
         )
-        chain_append(
+        record_write(
             user_id=None,
             username="",
             ip=None,

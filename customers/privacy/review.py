@@ -78,7 +78,7 @@ def _records(start: dt.datetime, end: dt.datetime) -> Iterator[Any]:
     return (
         AccessRecord.objects.filter(at__gte=start, at__lt=end)
         .order_by("at")
-        .values("seq", "at", "user_id", "username", "ip", "action", "route", "customer_ids", "reason")
+        .values("id", "at", "user_id", "username", "ip", "action", "route", "customer_ids", "reason")
         .iterator(chunk_size=5000)
     )
 
@@ -148,7 +148,7 @@ def review_csv_rows(review: Review) -> Iterator[list[Any]]:
         for row in rows:
             yield [
                 name,
-                row["seq"],
+                row["id"],
                 row["at"].isoformat(),
                 row["username"],
                 row["ip"],

@@ -25,14 +25,16 @@ def api_as() -> Callable[[Role], APIClient]:
 
 
 def last_record() -> AccessRecord:
-    record = AccessRecord.objects.order_by("-seq").first()
+    record = AccessRecord.objects.order_by("-id").first()
     assert record is not None, "no access record was written"
     return record
 
 
-def records_since(seq: int) -> list[AccessRecord]:
-    return list(AccessRecord.objects.filter(seq__gt=seq).order_by("seq"))
+def records_since(last_id: int) -> list[AccessRecord]:
+    """The records written after the one numbered ``last_id`` (``head_seq()`` before the request)."""
+    return list(AccessRecord.objects.filter(id__gt=last_id).order_by("id"))
 
 
 def head_seq() -> int:
-    return AccessRecord.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    """The number of the last record written so far."""
+    return AccessRecord.objects.order_by("-id").values_list("id", flat=True).first() or 0

@@ -215,3 +215,37 @@ def test_concurrent_appends_never_fork_the_chain() -> None:
         thread.join()
     assert errors == []
     assert chain_verify() == (150, [])
+
+
+def test_records_are_written_unsealed_and_sealed_in_order() -> None:
+    from customers.privacy.chain import chain_seal, record_write
+
+    sealed = access_records(1)
+    written = [
+        record_write(user_id=None, username="u", ip=None, action="view", route="r", customer_ids=[n])
+        for n in range(3)
+    ]
+    assert [AccessRecord.objects.get(pk=r.pk).seq for r in written] == [None, None, None]
+    assert chain_seal() == 3
+    assert [AccessRecord.objects.get(pk=r.pk).seq for r in written] == [2, 3, 4]
+    assert AccessRecord.objects.get(seq=2).prev_hash == sealed[0].hash
+    assert chain_verify() == (4, [])
+    assert chain_seal() == 0
+
+
+@postgres_only
+def test_the_database_refuses_to_change_an_unsealed_record() -> None:
+    from customers.privacy.chain import record_write
+
+    record = record_write(user_id=None, username="u", ip=None, action="view", route="r", customer_ids=[1])
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        # Sealing it while changing its content is refused too.
+        cursor.execute(
+            "UPDATE customers_accessrecord SET seq = 1, hash = 'x', customer_ids = '[2]' WHERE id = %s",
+            [record.pk],
+        )
+    assert AccessRecord.objects.get(pk=record.pk).customer_ids == [1]

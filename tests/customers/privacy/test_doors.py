@@ -115,7 +115,7 @@ def test_a_request_fails_when_its_record_cannot_be_written(api_as, monkeypatch) 
     def broken(**kwargs: Any) -> None:
         raise RuntimeError("the log is unavailable")
 
-    monkeypatch.setattr("customers.privacy.log.chain_append", broken)
+    monkeypatch.setattr("customers.privacy.log.record_write", broken)
     assert client.get(f"/api/v1/customers/{customer.pk}/").status_code == 500
     assert (
         client.patch(f"/api/v1/customers/{customer.pk}/", {"name": "After"}, format="json").status_code == 500

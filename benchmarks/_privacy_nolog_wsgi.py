@@ -6,10 +6,10 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
-from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.core.wsgi import get_wsgi_application
 
 application = get_wsgi_application()
 
 from customers.privacy import hooks  # noqa: E402
 
-hooks._write = lambda request, note: None  # type: ignore[assignment]
+hooks._write = lambda request, note: None

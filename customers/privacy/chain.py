@@ -229,7 +229,7 @@ def access_log_purge(*, before: datetime) -> int:
         with connection.cursor() as cursor:
             # The append-only trigger lets this transaction alone delete.
             cursor.execute("SELECT set_config(%s, 'on', true)", [PURGE_SETTING])
-    last_seq: int = last["seq"]  # sealed: numbered
+    last_seq = int(last["seq"] or 0)  # sealed, so numbered
     purged, _ = AccessRecord.objects.filter(seq__lte=last_seq).delete()
     AccessCheckpoint.objects.create(seq=last_seq, hash=last["hash"], purged=purged, before=before)
     chain_append(

@@ -40,8 +40,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(workers: int = 4, threads: int = 1, env: dict[str, str] | None = None) -> Iterator[int]:
-    """Run gunicorn with production settings on a free loopback port; yield the port."""
+def server(
+    workers: int = 4, threads: int = 1, env: dict[str, str] | None = None, wsgi: str = "crm.wsgi"
+) -> Iterator[int]:
+    """Run gunicorn with production settings on a free loopback port; yield the port. ``wsgi`` names
+    another application module for a variant (``benchmarks/privacy.py`` compares one without the log)."""
     port = free_port()
     environment = {
         **os.environ,
@@ -60,7 +63,7 @@ def server(workers: int = 4, threads: int = 1, env: dict[str, str] | None = None
             sys.executable,
             "-m",
             "gunicorn",
-            "crm.wsgi",
+            wsgi,
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -73,7 +76,7 @@ def server(workers: int = 4, threads: int = 1, env: dict[str, str] | None = None
             "120",
         ],
         cwd=ROOT,
-        env=environment,
+        env={**environment, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "benchmarks")])},
     )
     try:
         deadline = time.monotonic() + 60

@@ -214,6 +214,20 @@ CRM_IMPORT_MAX_BYTES = int(os.environ.get("CRM_IMPORT_MAX_BYTES") or 200 * 1024 
 CRM_IMPORT_CHUNK_ROWS = int(os.environ.get("CRM_IMPORT_CHUNK_ROWS") or 10000)
 CRM_IMPORT_STALE_MINUTES = int(os.environ.get("CRM_IMPORT_STALE_MINUTES") or 5)
 
+# --- Privacy --------------------------------------------------------------------------------------
+# The key of the access log's hash chain (HMAC): without it, a person who can write to the database
+# cannot forge a chain that verifies. Derived from SECRET_KEY unless set; changing it breaks verification
+# of earlier records, so set it once in production.
+CRM_ACCESS_LOG_KEY = os.environ.get("CRM_ACCESS_LOG_KEY") or f"access-log:{SECRET_KEY}"
+# Access records are kept this many days (Korea's PIPA: at least two years above 50,000 data subjects).
+CRM_ACCESS_LOG_RETENTION_DAYS = int(os.environ.get("CRM_ACCESS_LOG_RETENTION_DAYS") or 730)
+# Customers without any activity for this many years are anonymised; 0 turns the policy off.
+CRM_RETENTION_INACTIVE_YEARS = int(os.environ.get("CRM_RETENTION_INACTIVE_YEARS") or 0)
+# The monthly review: office hours (local time, weekdays) and what counts as well above a user's usual.
+CRM_OFFICE_HOURS = tuple(int(h) for h in (os.environ.get("CRM_OFFICE_HOURS") or "8-20").split("-"))
+CRM_REVIEW_SPIKE_FACTOR = float(os.environ.get("CRM_REVIEW_SPIKE_FACTOR") or 3)
+CRM_REVIEW_SPIKE_MIN = int(os.environ.get("CRM_REVIEW_SPIKE_MIN") or 100)
+
 # --- Cache ----------------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
@@ -257,6 +271,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # CSV imports whose task was lost or whose worker died go on from their checkpoint.
     "imports-resume-stale": {"task": "customers.imports_resume_stale", "schedule": 60.0},
+    # Privacy: access records past their retention are purged (the chain stays verifiable), and customers
+    # inactive for CRM_RETENTION_INACTIVE_YEARS are anonymised (a no-op while the policy is off).
+    "access-log-seal": {"task": "customers.access_log_seal", "schedule": 5.0},
+    "access-log-purge": {"task": "customers.access_log_purge", "schedule": crontab(hour=2, minute=30)},
+    "retention-run": {"task": "customers.retention_run", "schedule": crontab(hour=2, minute=45)},
 }
 
 # --- Email ----------------------------------------------------------------------------------------

@@ -45,6 +45,8 @@ from customers.models import (
     PurchaseLine,
     SourceSystem,
 )
+from customers.privacy import admin as privacy_admin  # noqa: F401  # registers the privacy tables
+from customers.privacy.hooks import PersonalDataAdminMixin
 from customers.services import consent_record
 
 # Digits with the punctuation people put in phone numbers: "010-1234-5678", "+82 10 1234 5678".
@@ -212,7 +214,8 @@ class RecentInteractionInline(ViewOnlyInline, admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(LargeTableAdmin):
+class CustomerAdmin(PersonalDataAdminMixin, LargeTableAdmin):
+    personal_data_customer_fields = ("pk",)
     list_display = ("id", "name", "email", "phone", "status", "region", "created_at")
     list_display_links = ("id", "name")
     list_filter = ("status", "gender")
@@ -284,7 +287,7 @@ class CustomerAdmin(LargeTableAdmin):
 
 
 @admin.register(CustomerIdentity)
-class CustomerIdentityAdmin(ExternalIdSearchMixin, LargeTableAdmin):
+class CustomerIdentityAdmin(PersonalDataAdminMixin, ExternalIdSearchMixin, LargeTableAdmin):
     list_display = ("id", "source_system", "external_id", "customer", "matched_by", "created_at")
     list_select_related = ("source_system", "customer")
     list_filter = ("source_system", "matched_by")
@@ -313,7 +316,7 @@ class PurchaseLineInline(ViewOnlyInline, admin.TabularInline):
 
 
 @admin.register(Interaction)
-class InteractionAdmin(ExternalIdSearchMixin, LargeTableAdmin):
+class InteractionAdmin(PersonalDataAdminMixin, ExternalIdSearchMixin, LargeTableAdmin):
     list_display = (
         "id",
         "occurred_at",
@@ -378,7 +381,7 @@ class PurchaseLineAdmin(ReadOnlyAdmin, LargeTableAdmin):
 
 
 @admin.register(Contract)
-class ContractAdmin(ExternalIdSearchMixin, LargeTableAdmin):
+class ContractAdmin(PersonalDataAdminMixin, ExternalIdSearchMixin, LargeTableAdmin):
     list_display = (
         "external_id",
         "name",
@@ -400,7 +403,7 @@ class ContractAdmin(ExternalIdSearchMixin, LargeTableAdmin):
 
 
 @admin.register(Consent)
-class ConsentAdmin(ExactIdSearchMixin, ReadOnlyAdmin, LargeTableAdmin):
+class ConsentAdmin(PersonalDataAdminMixin, ExactIdSearchMixin, ReadOnlyAdmin, LargeTableAdmin):
     """Current consent follows its history: it changes by recording a consent change, never here."""
 
     list_display = ("customer", "channel", "purpose", "granted", "source", "changed_at")
@@ -415,7 +418,7 @@ class ConsentAdmin(ExactIdSearchMixin, ReadOnlyAdmin, LargeTableAdmin):
 
 
 @admin.register(ConsentChange)
-class ConsentChangeAdmin(ExactIdSearchMixin, LargeTableAdmin):
+class ConsentChangeAdmin(PersonalDataAdminMixin, ExactIdSearchMixin, LargeTableAdmin):
     """The record of what customers agreed to and when: changes are added, never edited or deleted.
     Adding one moves the customer's current consent (``customers.services.consent_record``)."""
 
@@ -501,9 +504,11 @@ class CustomerAnalyticsAdmin(ExactIdSearchMixin, ReadOnlyAdmin, LargeTableAdmin)
 
 
 @admin.register(MergeRecord)
-class MergeRecordAdmin(ExactIdSearchMixin, ReadOnlyAdmin):
+class MergeRecordAdmin(PersonalDataAdminMixin, ExactIdSearchMixin, ReadOnlyAdmin):
     """Merges are made in the staff UI or the API; here they are read, and undone through the same service
     (an action on the list, a button on the page), by users with ``customers.merge_customer``."""
+
+    personal_data_customer_fields = ("survivor_id", "merged_id")
 
     list_display = ("id", "merged", "survivor", "actor", "created_at", "undone_at")
     list_select_related = ("merged", "survivor", "actor")
@@ -540,11 +545,9 @@ class MergeRecordAdmin(ExactIdSearchMixin, ReadOnlyAdmin):
             )
 
     def get_urls(self) -> list[URLPattern]:
-        undo = path(
-            "<path:object_id>/undo/",
-            self.admin_site.admin_view(self.undo_view),
-            name="customers_mergerecord_undo",
-        )
+        view = self.admin_site.admin_view(self.undo_view)
+        view.model_admin = self  # type: ignore[attr-defined]  # as Django marks its own admin views
+        undo = path("<path:object_id>/undo/", view, name="customers_mergerecord_undo")
         return [undo, *super().get_urls()]
 
     def change_view(
@@ -559,6 +562,9 @@ class MergeRecordAdmin(ExactIdSearchMixin, ReadOnlyAdmin):
 
     def undo_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Ask for confirmation (GET), then undo the merge (POST), like the admin's delete page."""
+        return self.logged_view(request, "undo", object_id, lambda: self._undo(request, object_id))
+
+    def _undo(self, request: HttpRequest, object_id: str) -> HttpResponse:
         record = self.get_object(request, object_id)
         if record is None:
             raise Http404

@@ -13,6 +13,7 @@ class CustomersConfig(AppConfig):
         self._register_customer_navigation()
         self._register_merge_navigation()
         self._register_import_navigation()
+        self._register_privacy_navigation()
 
     def _register_customer_navigation(self) -> None:
         from crm.navigation import NavItem, register
@@ -57,5 +58,25 @@ class CustomersConfig(AppConfig):
                 url_name="customers:import_list",
                 permission="customers.view_importjob",
                 description=_("Upload customers or events from CSV files and follow each import to the end."),
+            )
+        )
+
+    def _register_privacy_navigation(self) -> None:
+        from crm.navigation import NavItem, register
+
+        register(
+            NavItem(
+                label=_("Data-subject requests"),
+                url_name="customers:subject_requests",
+                permission="customers.view_datasubjectrequest",
+                description=_("Export a customer's data, or erase it, on their request."),
+            )
+        )
+        register(
+            NavItem(
+                label=_("Access review"),
+                url_name="customers:access_review",
+                permission="customers.review_access_log",
+                description=_("The monthly check of who accessed customers' personal data."),
             )
         )

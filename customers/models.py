@@ -680,3 +680,14 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row_number} {self.field}: {self.message}"
+
+
+# The privacy tables live in their own module of this app (customers.privacy); imported here so Django
+# finds them.
+from customers.privacy.models import (  # noqa: E402, F401
+    AccessAction,
+    AccessChainHead,
+    AccessCheckpoint,
+    AccessRecord,
+    DataSubjectRequest,
+)

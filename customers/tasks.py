@@ -52,3 +52,32 @@ def import_run(self: Task, job_id: int, language: str | None = None) -> str:
 def imports_resume_stale() -> list[int]:
     """Every minute: enqueue again the imports whose task was lost or whose worker died."""
     return imports.imports_resume_stale()
+
+
+@shared_task(name="customers.access_log_seal")
+def access_log_seal() -> int:
+    """Every few seconds: seal the access records written since into the hash chain."""
+    from customers.privacy.chain import chain_seal
+
+    return chain_seal()
+
+
+@shared_task(name="customers.access_log_purge")
+def access_log_purge() -> int:
+    """Daily: delete access records past ``CRM_ACCESS_LOG_RETENTION_DAYS``, keeping the chain verifiable."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from customers.privacy.chain import access_log_purge as purge
+
+    return purge(before=timezone.now() - dt.timedelta(days=settings.CRM_ACCESS_LOG_RETENTION_DAYS))
+
+
+@shared_task(name="customers.retention_run")
+def retention_run() -> int:
+    """Daily: anonymise customers inactive for ``CRM_RETENTION_INACTIVE_YEARS`` (nothing while it is 0).
+    Safe to run twice: an erased customer is no longer active, so it is not due again."""
+    from customers.privacy.retention import retention_run as run
+
+    return run().erased

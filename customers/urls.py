@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from customers.privacy import views as privacy
 from customers.views import customers, imports, merge
 
 app_name = "customers"
@@ -26,4 +27,11 @@ urlpatterns: list = [
     path(
         "imports/<int:pk>/rejected-rows.csv", imports.ImportErrorsDownloadView.as_view(), name="import_errors"
     ),
+    # Privacy (customers.privacy).
+    path("<int:pk>/reveal/<str:field>/", privacy.PersonalRevealView.as_view(), name="personal_reveal"),
+    path("<int:pk>/consents/", privacy.ConsentPanelView.as_view(), name="consent_panel"),
+    path("privacy/requests/", privacy.SubjectRequestListView.as_view(), name="subject_requests"),
+    path("privacy/requests/new/", privacy.SubjectRequestCreateView.as_view(), name="subject_request_new"),
+    path("privacy/review/", privacy.AccessReviewView.as_view(), name="access_review"),
+    path("privacy/retention/", privacy.RetentionReportView.as_view(), name="retention_report"),
 ]

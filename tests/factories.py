@@ -233,3 +233,38 @@ class ImportRowErrorFactory(factory.django.DjangoModelFactory):
     field = "email"
     code = "invalid"
     message = "Not an email address."
+
+
+# --- Privacy (issue 7) ----------------------------------------------------------------------------
+
+
+def access_records(n: int, *, user: User | None = None, customer_ids: list[int] | None = None) -> list:
+    """Append ``n`` records to the access log's chain, as the hooks do."""
+    from customers.privacy.chain import chain_append
+
+    return [
+        chain_append(
+            user_id=user.pk if user else None,
+            username=user.username if user else "",
+            ip="10.0.0.1",
+            action="view",
+            route="GET test",
+            customer_ids=customer_ids or [],
+        )
+        for _ in range(n)
+    ]
+
+
+class DataSubjectRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "customers.DataSubjectRequest"
+
+    kind = "export"
+    customer = factory.SubFactory(CustomerFactory)
+    requested_by = factory.SubFactory(UserFactory)
+    reference = "ticket 1234"
+
+
+def access_record_queries() -> int:
+    """The queries one access record costs a request: one INSERT (sealing into the chain comes later)."""
+    return 1

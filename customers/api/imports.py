@@ -42,6 +42,8 @@ from customers.imports import (
     import_start,
 )
 from customers.models import ImportJob, ImportRowError, SourceSystem
+from customers.privacy.hooks import PersonalDataAPIMixin
+from customers.privacy.models import AccessAction
 
 MAPPING_HELP = (
     "Each column of the file by its header name, and the field it goes to, or null to ignore it. Every "
@@ -188,8 +190,13 @@ def _non_field_key(errors: dict[str, Any]) -> dict[str, Any]:
     list=extend_schema(summary="Imports, newest first"),
     retrieve=extend_schema(summary="An import and its progress"),
 )
-class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """CSV imports of customers and events."""
+class ImportViewSet(
+    PersonalDataAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """CSV imports of customers and events. Uploading and starting a file of personal data are logged as
+    input; lists, progress and rejected rows (row numbers, fields, codes) hold no profile values."""
+
+    personal_data_actions = {"create": AccessAction.INPUT, "start": AccessAction.INPUT}
 
     permission_classes = [ModelPermissions]
     pagination_class = IdCursorPagination

@@ -32,6 +32,8 @@ from customers.merge import (
     merge_undo_blocker,
 )
 from customers.models import Customer, MergeRecord
+from customers.privacy.hooks import PersonalDataAPIMixin, note_customers
+from customers.privacy.models import AccessAction
 
 MERGE_PERMISSION = "customers.merge_customer"
 VIEW_PERMISSION = "customers.view_mergerecord"
@@ -114,13 +116,14 @@ def _conflict(error: MergeError) -> Conflict:
     return Conflict(detail=str(error.message), code=error.code)
 
 
-class CustomerMergeView(GenericAPIView):
+class CustomerMergeView(PersonalDataAPIMixin, GenericAPIView):
     """Merge a customer into the one in the URL, which survives."""
 
     permission_classes = [MergePermission]
     queryset = Customer.objects.all()
     serializer_class = MergeInputSerializer
     filter_backends: list[Any] = []
+    personal_data_actions = {"post": AccessAction.CHANGE}
 
     @extend_schema(
         summary="Merge a customer into this one",
@@ -139,6 +142,7 @@ class CustomerMergeView(GenericAPIView):
         survivor = self.get_object()
         serializer = MergeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        note_customers(request, [serializer.validated_data["merged"].pk])
         try:
             record = customer_merge(
                 survivor=survivor,
@@ -157,7 +161,9 @@ class CustomerMergeView(GenericAPIView):
     list=extend_schema(summary="Merges, newest first"),
     retrieve=extend_schema(summary="One merge, with the ids of every row it moved"),
 )
-class MergeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class MergeViewSet(
+    PersonalDataAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Merge records: list (filter by customer, cursor pages), read, undo."""
 
     permission_classes = [MergePermission]
@@ -169,6 +175,15 @@ class MergeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if self.action == "list":
             return merge_list(with_moved=True)
         return merge_detail()
+
+    personal_data_actions = {
+        "list": AccessAction.VIEW,
+        "retrieve": AccessAction.VIEW,
+        "undo": AccessAction.CHANGE,
+    }
+
+    def personal_data_customer_ids(self, obj: MergeRecord) -> list[int]:
+        return [obj.survivor_id, obj.merged_id]
 
     def get_serializer_class(self) -> Any:
         return MergeRecordSerializer if self.action == "list" else MergeRecordDetailSerializer

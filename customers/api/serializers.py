@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from customers.models import Customer, CustomerAnalytics, CustomerIdentity, SourceSystem
+from customers.privacy.masking import MaskedSerializerMixin
 from customers.services import PROFILE_FIELDS
 
 
@@ -26,8 +27,10 @@ class AnalyticsSerializer(serializers.ModelSerializer):
         exclude = ["customer"]
 
 
-class CustomerSerializer(serializers.ModelSerializer):
-    """A customer as the API shows it, with identities and analytics (loaded per page, not per row)."""
+class CustomerSerializer(MaskedSerializerMixin, serializers.ModelSerializer):
+    """A customer as the API shows it, with identities and analytics (loaded per page, not per row).
+
+    Email, phone, address and birth date are masked for users without ``customers.view_personal_data``."""
 
     identities = IdentitySerializer(many=True, read_only=True)
     analytics = serializers.SerializerMethodField()

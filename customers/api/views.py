@@ -24,10 +24,13 @@ from customers.api.timeline import TIMELINE_PARAMETERS, TIMELINE_RESPONSE, timel
 from customers.filters import CustomerFilter
 from customers.ingest import MAX_BATCH, events_ingest
 from customers.models import Customer
+from customers.privacy.hooks import PersonalDataAPIMixin, note_customers
+from customers.privacy.models import AccessAction
 from customers.selectors import customer_list
 
 
 class CustomerViewSet(
+    PersonalDataAPIMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -66,8 +69,12 @@ class CustomerViewSet(
         data = dict(serializer.validated_data)
         identities = [(item["source"], item["external_id"]) for item in data.pop("identities", [])]
         customer = services.customer_create(data=data, identities=identities)
+        note_customers(request, [customer.pk])
         return Response(
-            CustomerSerializer(customer_list().get(pk=customer.pk)).data, status=status.HTTP_201_CREATED
+            CustomerSerializer(
+                customer_list().get(pk=customer.pk), context=self.get_serializer_context()
+            ).data,
+            status=status.HTTP_201_CREATED,
         )
 
     @extend_schema(request=CustomerInputSerializer, responses={200: CustomerSerializer})
@@ -83,7 +90,11 @@ class CustomerViewSet(
                 code="read_only",
             )
         services.customer_update(customer=customer, data=data)
-        return Response(CustomerSerializer(customer_list().get(pk=customer.pk)).data)
+        return Response(
+            CustomerSerializer(
+                customer_list().get(pk=customer.pk), context=self.get_serializer_context()
+            ).data
+        )
 
     @extend_schema(
         summary="A customer's timeline, newest first",
@@ -124,7 +135,8 @@ class EventPermission(IsAuthenticated):
     },
     responses={200: OpenApiResponse(description="Each item's fate and the totals"), 400: OpenApiResponse()},
 )
-class EventIngestView(APIView):
+class EventIngestView(PersonalDataAPIMixin, APIView):
+    personal_data_actions = {"post": AccessAction.INPUT}
     permission_classes = [EventPermission]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "events"
@@ -151,6 +163,7 @@ class EventIngestView(APIView):
                 code="batch_too_large",
             )
         result = events_ingest(events=events)
+        note_customers(request, [item.customer_id for item in result.results])
         answer = result.as_dict()
         if not single:
             return Response(answer, status=status.HTTP_200_OK)

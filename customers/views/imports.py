@@ -43,6 +43,8 @@ from customers.imports import (
     target_choices,
 )
 from customers.models import ImportJob, SourceSystem
+from customers.privacy.hooks import PersonalDataViewMixin, note_file_rows, reason_required
+from customers.privacy.models import AccessAction
 
 ADD_PERMISSION = "customers.add_importjob"
 VIEW_PERMISSION = "customers.view_importjob"
@@ -130,8 +132,10 @@ class ImportListView(StaffRequiredMixin, TemplateView):
         return context
 
 
-class ImportCreateView(StaffRequiredMixin, View):
+class ImportCreateView(StaffRequiredMixin, PersonalDataViewMixin, View):
     """Upload a file; a readable one goes on to its mapping, anything else is refused with the reason."""
+
+    personal_data_action = {"GET": AccessAction.VIEW, "POST": AccessAction.INPUT}
 
     permission_required = (STAFF_UI_PERMISSION, ADD_PERMISSION)
     template_name = "customers/imports/new.html"
@@ -162,8 +166,9 @@ class ImportCreateView(StaffRequiredMixin, View):
         return self._render(request, form, status=400)
 
 
-class ImportDetailView(StaffRequiredMixin, View):
-    """An import: its mapping step with a preview while it waits to be started, its progress afterwards."""
+class ImportDetailView(StaffRequiredMixin, PersonalDataViewMixin, View):
+    """An import: its mapping step with a preview while it waits to be started, its progress afterwards.
+    The preview shows the file's first rows: personal data, logged."""
 
     permission_required = (STAFF_UI_PERMISSION, VIEW_PERMISSION)
 
@@ -173,6 +178,7 @@ class ImportDetailView(StaffRequiredMixin, View):
             header = import_header(job=job)
             form = ImportMappingForm(job=job, header=header)
             preview = import_preview(job=job, mapping=form.mapping())
+            note_file_rows(request)
             return _mapping_page(request, job, form, preview)
         return render(request, "customers/imports/progress.html", _progress_context(job))
 
@@ -239,8 +245,10 @@ def _preview_context(form: ImportMappingForm, preview: ImportPreview) -> dict[st
     }
 
 
-class ImportPreviewView(StaffRequiredMixin, View):
-    """The preview table for the mapping being chosen (an htmx partial)."""
+class ImportPreviewView(StaffRequiredMixin, PersonalDataViewMixin, View):
+    """The preview table for the mapping being chosen (an htmx partial): the file's rows, logged."""
+
+    personal_data_action = AccessAction.VIEW
 
     permission_required = (STAFF_UI_PERMISSION, ADD_PERMISSION)
     http_method_names = ["post"]
@@ -251,6 +259,7 @@ class ImportPreviewView(StaffRequiredMixin, View):
             return HttpResponse(status=409)
         form = ImportMappingForm(request.POST, job=job, header=import_header(job=job))
         preview = import_preview(job=job, mapping=form.mapping())
+        note_file_rows(request)
         return render(
             request,
             "customers/partials/import_preview.html",
@@ -258,8 +267,10 @@ class ImportPreviewView(StaffRequiredMixin, View):
         )
 
 
-class ImportStartView(StaffRequiredMixin, View):
+class ImportStartView(StaffRequiredMixin, PersonalDataViewMixin, View):
     """Start the import with the chosen mapping (POST only), then on to its progress."""
+
+    personal_data_action = AccessAction.INPUT
 
     permission_required = (STAFF_UI_PERMISSION, ADD_PERMISSION)
     http_method_names = ["post"]
@@ -305,14 +316,17 @@ class _Echo:
         return value
 
 
-class ImportErrorsDownloadView(StaffRequiredMixin, View):
+class ImportErrorsDownloadView(StaffRequiredMixin, PersonalDataViewMixin, View):
     """The rejected rows as a CSV file (UTF-8 with a byte order mark, so that Excel reads Korean), with
-    every cell a spreadsheet could run as a formula escaped."""
+    every cell a spreadsheet could run as a formula escaped. Asks the reason first, like every download."""
+
+    personal_data_action = AccessAction.DOWNLOAD
 
     permission_required = (STAFF_UI_PERMISSION, VIEW_PERMISSION)
 
     def get(self, request: HttpRequest, pk: int) -> StreamingHttpResponse:
         job = _job(request, pk)
+        reason_required(request)
         writer = csv.writer(_Echo())
 
         def lines() -> Iterator[str]:

@@ -37,6 +37,9 @@ from customers.merge import (
     merge_undo_blocker,
 )
 from customers.models import ConsentChannel, ConsentPurpose, Customer, MergeRecord
+from customers.privacy.hooks import PersonalDataViewMixin, note_customers
+from customers.privacy.masking import MASKED_FIELDS, mask_value
+from customers.privacy.models import AccessAction
 
 MERGE_PERMISSION = "customers.merge_customer"
 VIEW_PERMISSION = "customers.view_mergerecord"
@@ -97,8 +100,10 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-class MergeCreateView(StaffRequiredMixin, View):
+class MergeCreateView(StaffRequiredMixin, PersonalDataViewMixin, View):
     """Find two customers, compare them side by side, and merge one into the other."""
+
+    personal_data_action = {"GET": AccessAction.SEARCH, "POST": AccessAction.CHANGE}
 
     permission_required = (STAFF_UI_PERMISSION, MERGE_PERMISSION)
     template_name = "customers/merge_new.html"
@@ -128,6 +133,7 @@ class MergeCreateView(StaffRequiredMixin, View):
             return self._render(request, context, status=400)
         context["lookup"] = MergeLookupForm(initial={"first": pair[0], "second": pair[1]})
         if confirm.is_valid():
+            note_customers(request, pair)
             candidates = merge_candidates(pair)
             try:
                 record = customer_merge(
@@ -149,6 +155,9 @@ class MergeCreateView(StaffRequiredMixin, View):
         return self._render(request, context, status=200 if confirm.is_valid() else 400)
 
     def _render(self, request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
+        shown = [candidate.customer.pk for candidate in context.get("candidates", [])]
+        shown += [customer.pk for customers in context["choices"].values() for customer in customers]
+        note_customers(request, shown)
         template = self.partial_name if _is_htmx(request) else self.template_name
         return render(request, template, context, status=status)
 
@@ -207,7 +216,7 @@ class MergeCreateView(StaffRequiredMixin, View):
             context["cards"].append((candidate, follow_url))
 
 
-class MergeListView(StaffRequiredMixin, TemplateView):
+class MergeListView(StaffRequiredMixin, PersonalDataViewMixin, TemplateView):
     """Merges, newest first, a page at a time by id (keyset, never OFFSET), optionally of one customer."""
 
     permission_required = (STAFF_UI_PERMISSION, VIEW_PERMISSION)
@@ -219,11 +228,12 @@ class MergeListView(StaffRequiredMixin, TemplateView):
         for field in filterset.form.fields.values():
             field.widget.attrs.update({"class": "form-control"})
         page = keyset_page(self.request, filterset.qs, PAGE_SIZE)
+        note_customers(self.request, [pk for row in page.rows for pk in (row.survivor_id, row.merged_id)])
         context.update(filterset=filterset, records=page.rows, page=page)
         return context
 
 
-class MergeDetailView(StaffRequiredMixin, TemplateView):
+class MergeDetailView(StaffRequiredMixin, PersonalDataViewMixin, TemplateView):
     """One merge: who merged whom, when and why, everything that moved, and the undo button."""
 
     permission_required = (STAFF_UI_PERMISSION, VIEW_PERMISSION)
@@ -232,6 +242,7 @@ class MergeDetailView(StaffRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         record = get_object_or_404(merge_detail(), pk=kwargs["pk"])
+        note_customers(self.request, [record.survivor_id, record.merged_id])
         blocker = merge_undo_blocker(record)
         context.update(
             record=record,
@@ -251,14 +262,17 @@ class MergeDetailView(StaffRequiredMixin, TemplateView):
         return context
 
 
-class MergeUndoView(StaffRequiredMixin, View):
+class MergeUndoView(StaffRequiredMixin, PersonalDataViewMixin, View):
     """Undo a merge (POST only), then back to its page with what happened."""
+
+    personal_data_action = AccessAction.CHANGE
 
     permission_required = (STAFF_UI_PERMISSION, MERGE_PERMISSION)
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         record = get_object_or_404(MergeRecord, pk=pk)
+        note_customers(request, [record.survivor_id, record.merged_id])
         try:
             customer_merge_undo(record=record, actor=MergeCreateView._user(request))
         except MergeError as error:
@@ -278,6 +292,8 @@ def _filled_fields(record: MergeRecord) -> list[tuple[str, Any]]:
     fields = {field.name: field for field in Customer._meta.concrete_fields}
 
     def shown(name: str, value: Any) -> Any:
+        if name in MASKED_FIELDS:
+            return mask_value(name, value)
         field = fields[name]
         return dict(field.flatchoices).get(value, value) if field.choices else field.to_python(value)
 

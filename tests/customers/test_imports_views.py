@@ -174,7 +174,9 @@ def test_upload_map_preview_start_and_download_the_report(
     assert progress.context["percent"] == 100
     assert 'hx-trigger="every 1s"' not in progress.content.decode()
 
-    report = client.get(f"/customers/imports/{job.pk}/rejected-rows.csv")
+    report = client.get(
+        f"/customers/imports/{job.pk}/rejected-rows.csv", {"reason": "checking the rejected rows"}
+    )
     assert report["Content-Type"] == "text/csv; charset=utf-8"
     assert f'filename="import-{job.pk}-rejected-rows.csv"' in report["Content-Disposition"]
     content = b"".join(report.streaming_content).decode("utf-8")
@@ -234,7 +236,9 @@ def test_the_report_escapes_formula_cells(client_for: Callable[[Role], Client]) 
     ImportRowErrorFactory(job=job, row_number=2, field="=HYPERLINK(1)", code="formula", message="-bad")
     ImportRowErrorFactory(job=job, row_number=3, field="@name", code="invalid", message="+cmd")
     content = b"".join(
-        client.get(f"/customers/imports/{job.pk}/rejected-rows.csv").streaming_content
+        client.get(
+            f"/customers/imports/{job.pk}/rejected-rows.csv", {"reason": "fix the source file"}
+        ).streaming_content
     ).decode()
     rows = list(csv.reader(io.StringIO(content.lstrip("\ufeff"))))
     assert rows[1:] == [["2", "'=HYPERLINK(1)", "formula", "'-bad"], ["3", "'@name", "invalid", "'+cmd"]]

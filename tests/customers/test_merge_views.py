@@ -21,6 +21,7 @@ from tests.factories import (
     InteractionFactory,
     SourceSystemFactory,
     UserFactory,
+    access_record_queries,
 )
 
 pytestmark = pytest.mark.django_db
@@ -334,8 +335,8 @@ def test_the_list_costs_a_fixed_number_of_queries(
 ) -> None:
     for _ in range(merges):
         customer_merge(survivor=CustomerFactory(), merged=CustomerFactory(), actor=UserFactory())
-    # session, user, permissions (user, groups), merges with their customers and people
-    with django_assert_num_queries(5):
+    # session, user, permissions (user, groups), merges with their customers and people; the access record
+    with django_assert_num_queries(5 + access_record_queries()):
         response = rep.get(LIST)
     assert len(response.context["records"]) == merges
 
@@ -353,8 +354,8 @@ def test_the_merge_page_costs_a_fixed_number_of_queries(
     customer_merge(survivor=merged, merged=CustomerFactory(), actor=None)  # re-pointed by the next
     record = customer_merge(survivor=CustomerFactory(), merged=merged, actor=UserFactory())
     # session, user, permissions (user, groups), the merge, later merges, identities, contracts,
-    # consents, re-pointed customers
-    with django_assert_num_queries(10):
+    # consents, re-pointed customers; the access record
+    with django_assert_num_queries(10 + access_record_queries()):
         response = rep.get(detail(record))
     assert len(response.context["rows"]["identities"]) == rows
 
@@ -369,8 +370,8 @@ def test_the_comparison_costs_a_fixed_number_of_queries(
         ContractFactory.create_batch(rows, customer=customer)
         InteractionFactory.create_batch(rows, customer=customer)
     # session, user, permissions (user, groups), two look-ups (identities, customers each),
-    # customers with analytics, identities, contracts, consents, two interaction counts
-    with django_assert_num_queries(14):
+    # customers with analytics, identities, contracts, consents, two interaction counts; the access record
+    with django_assert_num_queries(14 + access_record_queries()):
         response = rep.get(NEW, {"first": first.pk, "second": second.pk})
     assert [c.interaction_count for c in response.context["candidates"]] == [rows, rows]
 

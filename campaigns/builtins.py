@@ -20,7 +20,10 @@ BUILTINS: dict[str, dict[str, Any]] = {
     HIGH_VALUE: {
         "name": "High-value customers",
         "description": "Lifetime value of 2,000,000 or more (RFM monetary score 4 or 5).",
-        "rule": {"op": "and", "conditions": [{"field": "lifetime_value", "operator": "gte", "value": "2000000"}]},
+        "rule": {
+            "op": "and",
+            "conditions": [{"field": "lifetime_value", "operator": "gte", "value": "2000000"}],
+        },
     },
     AT_RISK_VALUABLE: {
         "name": "Valuable customers at risk of churning",

@@ -33,9 +33,7 @@ from customers.models import Consent, Customer, Interaction, PurchaseLine
 
 # Profile columns of the customer row, and the analytics row's columns, as rule fields name them.
 _PROFILE_COLUMNS = {"gender", "region", "postal_code", "preferred_language", "signup_at", "created_at"}
-_ANALYTICS_COLUMNS = {
-    name for name, spec in FIELDS.items() if spec.category == "analytics"
-}
+_ANALYTICS_COLUMNS = {name for name, spec in FIELDS.items() if spec.category == "analytics"}
 _LOOKUPS = {"eq": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}
 _EXPRESSION_LOOKUPS: dict[str, Callable[..., Any]] = {
     "eq": Exact,
@@ -92,7 +90,8 @@ def _recency(column: str, operator: str, days: int, now: dt.datetime) -> Q:
 
 
 def _condition_q(node: dict[str, Any], now: dt.datetime) -> Q:
-    name, operator, value = node["field"], node["operator"], node.get("value")
+    name, operator = node["field"], node["operator"]
+    value: Any = node.get("value")
     spec = FIELDS[name]
     builder = _BUILDERS.get(name)
     if builder is not None:
@@ -151,7 +150,9 @@ def _interaction_count(node: dict[str, Any], now: dt.datetime) -> Q:
     if (operator, value) in {("lt", 1), ("eq", 0), ("lte", 0)}:
         return ~Q(Exists(rows))
     counted = Coalesce(
-        Subquery(rows.values("customer_id").annotate(n=Count("*")).values("n")[:1], output_field=IntegerField()),
+        Subquery(
+            rows.values("customer_id").annotate(n=Count("*")).values("n")[:1], output_field=IntegerField()
+        ),
         0,
     )
     return _expression_compare(counted, operator, value)
@@ -159,7 +160,7 @@ def _interaction_count(node: dict[str, Any], now: dt.datetime) -> Q:
 
 def _interaction_sum(node: dict[str, Any], now: dt.datetime) -> Q:
     rows = _interactions(node, now)
-    output = DecimalField(max_digits=20, decimal_places=2)
+    output: DecimalField = DecimalField(max_digits=20, decimal_places=2)
     total = Coalesce(
         Subquery(rows.values("customer_id").annotate(s=Sum("amount")).values("s")[:1], output_field=output),
         Decimal(0),

@@ -63,6 +63,15 @@ class Segment(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def label(self) -> str:
+        """The name to show: a built-in segment's translated name while it keeps its original one."""
+        from campaigns.builtins import BUILTIN_LABELS, BUILTINS
+
+        if self.builtin_key in BUILTINS and self.name == BUILTINS[self.builtin_key]["name"]:
+            return str(BUILTIN_LABELS[self.builtin_key])
+        return self.name
+
 
 class SegmentMembership(models.Model):
     """One stay of a customer in a segment: from ``entered_at`` until ``exited_at`` (empty while inside).

@@ -115,15 +115,19 @@ CATEGORIES: dict[str, Promise] = {
 
 _FIELD_LIST = [
     Field("age", _("Age"), "profile", "int", COMPARE, minimum=Decimal(0), maximum=Decimal(150)),
-    Field("gender", _("Gender"), "profile", "choice", CHOICE + ("is_set", "not_set"), _choices(Customer.Gender)),
+    Field(
+        "gender", _("Gender"), "profile", "choice", (*CHOICE, "is_set", "not_set"), _choices(Customer.Gender)
+    ),
     Field("region", _("Region"), "profile", "text", TEXT),
     Field("postal_code", _("Postal code"), "profile", "text", TEXT),
     Field("preferred_language", _("Preferred language"), "profile", "text", TEXT),
-    Field("signup_at", _("Signed up"), "profile", "days", RECENCY + ("is_set", "not_set")),
+    Field("signup_at", _("Signed up"), "profile", "days", (*RECENCY, "is_set", "not_set")),
     Field("created_at", _("Became a customer"), "profile", "days", RECENCY),
     Field("lifetime_value", _("Lifetime value"), "analytics", "decimal", COMPARE),
     Field("purchases_total", _("Number of purchases"), "analytics", "int", COMPARE, minimum=Decimal(0)),
-    Field("purchases_90d", _("Purchases in the last 90 days"), "analytics", "int", COMPARE, minimum=Decimal(0)),
+    Field(
+        "purchases_90d", _("Purchases in the last 90 days"), "analytics", "int", COMPARE, minimum=Decimal(0)
+    ),
     Field("spend_90d", _("Spend in the last 90 days"), "analytics", "decimal", COMPARE),
     Field("visits_30d", _("Visits in the last 30 days"), "analytics", "int", COMPARE, minimum=Decimal(0)),
     Field(
@@ -131,21 +135,43 @@ _FIELD_LIST = [
         _("Last NPS score"),
         "analytics",
         "int",
-        COMPARE + ("is_set", "not_set"),
+        (*COMPARE, "is_set", "not_set"),
         minimum=Decimal(0),
         maximum=Decimal(10),
     ),
-    Field("churn_risk", _("Churn risk"), "analytics", "decimal", COMPARE, minimum=Decimal(0), maximum=Decimal(1)),
+    Field(
+        "churn_risk", _("Churn risk"), "analytics", "decimal", COMPARE, minimum=Decimal(0), maximum=Decimal(1)
+    ),
     Field("rfm_group", _("RFM group"), "analytics", "choice", CHOICE, _choices(CustomerAnalytics.RFMGroup)),
-    Field("rfm_recency", _("RFM recency score"), "analytics", "int", COMPARE, minimum=Decimal(0), maximum=Decimal(5)),
     Field(
-        "rfm_frequency", _("RFM frequency score"), "analytics", "int", COMPARE, minimum=Decimal(0), maximum=Decimal(5)
+        "rfm_recency",
+        _("RFM recency score"),
+        "analytics",
+        "int",
+        COMPARE,
+        minimum=Decimal(0),
+        maximum=Decimal(5),
     ),
     Field(
-        "rfm_monetary", _("RFM monetary score"), "analytics", "int", COMPARE, minimum=Decimal(0), maximum=Decimal(5)
+        "rfm_frequency",
+        _("RFM frequency score"),
+        "analytics",
+        "int",
+        COMPARE,
+        minimum=Decimal(0),
+        maximum=Decimal(5),
     ),
-    Field("last_purchase_at", _("Last purchase"), "analytics", "days", RECENCY + ("is_set", "not_set")),
-    Field("last_interaction_at", _("Last activity"), "analytics", "days", RECENCY + ("is_set", "not_set")),
+    Field(
+        "rfm_monetary",
+        _("RFM monetary score"),
+        "analytics",
+        "int",
+        COMPARE,
+        minimum=Decimal(0),
+        maximum=Decimal(5),
+    ),
+    Field("last_purchase_at", _("Last purchase"), "analytics", "days", (*RECENCY, "is_set", "not_set")),
+    Field("last_interaction_at", _("Last activity"), "analytics", "days", (*RECENCY, "is_set", "not_set")),
     Field("last_visit_at", _("Last web or app visit"), "behaviour", "days", RECENCY),
     Field(
         "interaction_count",
@@ -156,8 +182,17 @@ _FIELD_LIST = [
         params=_INTERACTION_PARAMS,
         minimum=Decimal(0),
     ),
-    Field("interaction_sum", _("Amount of interactions"), "behaviour", "decimal", COMPARE, params=_INTERACTION_PARAMS),
-    Field("bought_product", _("Bought product (SKU)"), "behaviour", "sku", MEMBERSHIP, params=_PURCHASE_PARAMS),
+    Field(
+        "interaction_sum",
+        _("Amount of interactions"),
+        "behaviour",
+        "decimal",
+        COMPARE,
+        params=_INTERACTION_PARAMS,
+    ),
+    Field(
+        "bought_product", _("Bought product (SKU)"), "behaviour", "sku", MEMBERSHIP, params=_PURCHASE_PARAMS
+    ),
     Field(
         "bought_supplier",
         _("Bought from supplier (code)"),
@@ -174,7 +209,9 @@ _FIELD_LIST = [
         ("eq",),
         params={
             "channel": Param("choice", required=True, choices=_choices(ConsentChannel)),
-            "purpose": Param("choice", choices=_choices(ConsentPurpose), default=str(ConsentPurpose.MARKETING.value)),
+            "purpose": Param(
+                "choice", choices=_choices(ConsentPurpose), default=str(ConsentPurpose.MARKETING.value)
+            ),
         },
     ),
     Field("segment", _("Member of segment"), "segment", "segment", ("eq", "ne")),
@@ -219,7 +256,9 @@ def _at(prefix: str, name: str) -> str:
 def _group(node: dict[str, Any], path: str, depth: int, context: _Context) -> dict[str, Any]:
     unknown = set(node) - {"op", "conditions"}
     if unknown:
-        context.errors[_at(path, sorted(unknown)[0])] = str(_("Unknown key; a group has 'op' and 'conditions'."))
+        context.errors[_at(path, sorted(unknown)[0])] = str(
+            _("Unknown key; a group has 'op' and 'conditions'.")
+        )
     op = node.get("op")
     if op not in GROUP_OPS:
         context.errors[_at(path, "op")] = str(_("A group's op is 'and' or 'or'."))
@@ -250,7 +289,8 @@ def _condition(node: dict[str, Any], path: str, context: _Context) -> dict[str, 
     spec = FIELDS.get(name) if isinstance(name, str) else None
     if spec is None:
         context.errors[_at(path, "field")] = str(
-            _("Unknown field %(field)r; use one of: %(fields)s.") % {"field": name, "fields": ", ".join(FIELDS)}
+            _("Unknown field %(field)r; use one of: %(fields)s.")
+            % {"field": name, "fields": ", ".join(FIELDS)}
         )
         return {}
     operator = node.get("operator")
@@ -262,7 +302,9 @@ def _condition(node: dict[str, Any], path: str, context: _Context) -> dict[str, 
         return {}
     unknown = set(node) - {"field", "operator", "value", *spec.params}
     if unknown:
-        context.errors[_at(path, sorted(unknown)[0])] = str(_("Unknown key for the field %(field)s.") % {"field": name})
+        context.errors[_at(path, sorted(unknown)[0])] = str(
+            _("Unknown key for the field %(field)s.") % {"field": name}
+        )
     clean: dict[str, Any] = {"field": name, "operator": operator}
     value_path = _at(path, "value")
     try:

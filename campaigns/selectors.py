@@ -26,7 +26,9 @@ def segment_list() -> QuerySet[Segment]:
 def segment_members(*, segment: Segment) -> QuerySet[SegmentMembership]:
     """The current members of a segment with their customer row, for keyset pages by membership id
     (the ``campaigns_membership_members`` index)."""
-    return SegmentMembership.objects.filter(segment=segment, exited_at__isnull=True).select_related("customer")
+    return SegmentMembership.objects.filter(segment=segment, exited_at__isnull=True).select_related(
+        "customer"
+    )
 
 
 def segment_names(ids: set[int]) -> dict[int, str]:
@@ -44,7 +46,9 @@ class Preview:
     sample: list[Customer]
 
 
-def segment_preview(*, rule: dict[str, Any], now: dt.datetime | None = None, size: int = PREVIEW_SAMPLE) -> Preview:
+def segment_preview(
+    *, rule: dict[str, Any], now: dt.datetime | None = None, size: int = PREVIEW_SAMPLE
+) -> Preview:
     """Count and sample the customers a validated rule matches: two statements, whatever the rule."""
     matching = rule_queryset(rule, now=now)
     count = matching.order_by().count()
@@ -96,11 +100,7 @@ def customer_segments(customer_id: int, *, now: dt.datetime | None = None) -> li
             for index, (_segment, leaf) in enumerate(leaves)
         }
         held = (
-            Customer.objects.filter(pk=customer_id)
-            .annotate(**annotations)
-            .values(*annotations)
-            .first()
-            or {}
+            Customer.objects.filter(pk=customer_id).annotate(**annotations).values(*annotations).first() or {}
         )
     referenced: set[int] = set()
     for membership in memberships:
@@ -124,9 +124,6 @@ def customer_segments(customer_id: int, *, now: dt.datetime | None = None) -> li
 def at_risk_members() -> QuerySet[SegmentMembership]:
     """The members of the built-in "valuable customers at risk of churning" segment, with their
     analytics, for the reps' alert list (keyset pages by membership id)."""
-    return (
-        SegmentMembership.objects.filter(segment__builtin_key=AT_RISK_KEY, exited_at__isnull=True)
-        .select_related("customer", "customer__analytics")
-    )
-
-
+    return SegmentMembership.objects.filter(
+        segment__builtin_key=AT_RISK_KEY, exited_at__isnull=True
+    ).select_related("customer", "customer__analytics")

@@ -29,7 +29,7 @@ def _choice_label(choices: tuple[tuple[str, Any], ...], value: Any) -> str:
 
 def _value_text(node: dict[str, Any], segment_names: dict[int, str]) -> str:
     spec = FIELDS[node["field"]]
-    value = node.get("value")
+    value: Any = node.get("value")
     if spec.value_type == "segment":
         return f"“{segment_names.get(value, f'#{value}')}”"
     values = value if isinstance(value, list) else [value]
@@ -62,13 +62,17 @@ def condition_sentence(node: dict[str, Any], segment_names: dict[int, str] | Non
     if spec.name == "consent":
         channel = _choice_label(spec.params["channel"].choices, node.get("channel"))
         purpose = _choice_label(spec.params["purpose"].choices, node.get("purpose"))
-        template = _("consents to %(channel)s for %(purpose)s") if node.get("value") else _(
-            "does not consent to %(channel)s for %(purpose)s"
+        template = (
+            _("consents to %(channel)s for %(purpose)s")
+            if node.get("value")
+            else _("does not consent to %(channel)s for %(purpose)s")
         )
         return template % {"channel": channel, "purpose": purpose}
     if spec.name == "segment":
-        template = _("is in the segment %(value)s") if node["operator"] == "eq" else _(
-            "is not in the segment %(value)s"
+        template = (
+            _("is in the segment %(value)s")
+            if node["operator"] == "eq"
+            else _("is not in the segment %(value)s")
         )
         return template % {"value": _value_text(node, names)}
     return _TEMPLATES[node["operator"]]() % {

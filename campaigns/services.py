@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns.compiler import rule_queryset
@@ -102,8 +103,15 @@ def segment_refresh(
     if ids is None:
         # A full refresh also re-counts (an index-only scan of the segment's open rows), so that the
         # count heals after anything that bypassed the services (a truncate, a restore).
-        open_rows = SegmentMembership.objects.filter(segment=segment, exited_at__isnull=True)
-        Segment.objects.filter(pk=segment.pk).update(member_count=open_rows.count(), refreshed_at=now)
+        counted = (
+            SegmentMembership.objects.filter(segment=segment, exited_at__isnull=True)
+            .values("segment_id")
+            .annotate(n=Count("*"))
+            .values("n")
+        )
+        Segment.objects.filter(pk=segment.pk).update(
+            member_count=Coalesce(Subquery(counted), 0), refreshed_at=now
+        )
     else:
         _count_move(segment, entered, exited, now)
     return RefreshResult(segment_id, entered, exited)
@@ -177,14 +185,18 @@ def segments_refresh(
 
 
 @transaction.atomic
-def segment_members_add(*, segment: Segment, customer_ids: Iterable[int], now: dt.datetime | None = None) -> int:
+def segment_members_add(
+    *, segment: Segment, customer_ids: Iterable[int], now: dt.datetime | None = None
+) -> int:
     """Put customers in a static segment (chosen by hand or uploaded); return how many entered.
     Unknown, merged or erased customers and those already in are skipped."""
     now = now or timezone.now()
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
     if segment.kind != Segment.Kind.STATIC:
         raise ValueError("Only a static segment takes chosen customers.")
-    customers = Customer.objects.filter(pk__in=sorted(set(customer_ids)), status=Customer.Status.ACTIVE).order_by()
+    customers = Customer.objects.filter(
+        pk__in=sorted(set(customer_ids)), status=Customer.Status.ACTIVE
+    ).order_by()
     entered = _memberships_open(segment, customers, now)
     _count_move(segment, entered, 0, now)
     return entered

@@ -30,15 +30,15 @@ def world_load() -> World:
         customers=list(Customer.objects.filter(status="active")),
         analytics={a.customer_id: a for a in CustomerAnalytics.objects.all()},
     )
-    for row in Interaction.objects.values("customer_id", "kind", "channel", "occurred_at", "amount", "source_system__code"):
+    for row in Interaction.objects.values(
+        "customer_id", "kind", "channel", "occurred_at", "amount", "source_system__code"
+    ):
         world.interactions[row["customer_id"]].append(row)
-    for row in PurchaseLine.objects.values(
+    for line in PurchaseLine.objects.values(
         "interaction__customer_id", "product__sku", "supplier__code", "occurred_at", "is_return"
     ):
-        world.lines[row["interaction__customer_id"]].append(row)
-    world.consents = {
-        (c.customer_id, c.channel, c.purpose) for c in Consent.objects.filter(granted=True)
-    }
+        world.lines[line["interaction__customer_id"]].append(line)
+    world.consents = {(c.customer_id, c.channel, c.purpose) for c in Consent.objects.filter(granted=True)}
     world.memberships = set(
         SegmentMembership.objects.filter(exited_at__isnull=True).values_list("segment_id", "customer_id")
     )
@@ -72,8 +72,18 @@ def _recent(moment: dt.datetime | None, operator: str, days: int, now: dt.dateti
 
 
 ANALYTICS = {
-    "lifetime_value", "purchases_total", "purchases_90d", "spend_90d", "visits_30d", "last_nps",
-    "churn_risk", "rfm_group", "rfm_recency", "rfm_frequency", "rfm_monetary", "last_purchase_at",
+    "lifetime_value",
+    "purchases_total",
+    "purchases_90d",
+    "spend_90d",
+    "visits_30d",
+    "last_nps",
+    "churn_risk",
+    "rfm_group",
+    "rfm_recency",
+    "rfm_frequency",
+    "rfm_monetary",
+    "last_purchase_at",
     "last_interaction_at",
 }
 DECIMALS = {"lifetime_value", "spend_90d", "churn_risk", "interaction_sum"}
@@ -83,7 +93,8 @@ def holds(node: dict[str, Any], customer: Customer, world: World, now: dt.dateti
     if "conditions" in node:
         results = [holds(child, customer, world, now) for child in node["conditions"]]
         return all(results) if node["op"] == "and" else any(results)
-    name, operator, value = node["field"], node["operator"], node.get("value")
+    name, operator = node["field"], node["operator"]
+    value: Any = node.get("value")
     if name in DECIMALS and value is not None:
         value = Decimal(value)
     analytics = world.analytics.get(customer.pk)
@@ -131,9 +142,11 @@ def holds(node: dict[str, Any], customer: Customer, world: World, now: dt.dateti
         return _compare(sum((row["amount"] or Decimal(0) for row in rows), Decimal(0)), operator, value)
     if name in ("bought_product", "bought_supplier"):
         key = "product__sku" if name == "bought_product" else "supplier__code"
-        since = now - dt.timedelta(days=node["days"]) if node.get("days") is not None else None
+        cut: dt.datetime | None = (
+            now - dt.timedelta(days=node["days"]) if node.get("days") is not None else None
+        )
         bought = any(
-            not row["is_return"] and row[key] in value and (since is None or row["occurred_at"] >= since)
+            not row["is_return"] and row[key] in value and (cut is None or row["occurred_at"] >= cut)
             for row in world.lines[customer.pk]
         )
         return bought if operator == "in" else not bought

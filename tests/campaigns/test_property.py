@@ -35,7 +35,11 @@ births = st.sampled_from(
 )
 # Mostly exactly on, or a second either side of, the windows the rules use.
 moments = st.sampled_from(
-    [None, NOW - dt.timedelta(days=1), *(NOW - dt.timedelta(days=d, seconds=s) for d in DAYS for s in (-1, 0, 0, 1))]
+    [
+        None,
+        NOW - dt.timedelta(days=1),
+        *(NOW - dt.timedelta(days=d, seconds=s) for d in DAYS for s in (-1, 0, 0, 1)),
+    ]
 )
 customer_rows = st.fixed_dictionaries(
     {
@@ -159,11 +163,18 @@ def leaves(static_segment: int) -> st.SearchStrategy[dict[str, Any]]:
         ).map(
             lambda n: {
                 **n,
-                "value": [(SKUS if n["field"] == "bought_product" else SUPPLIERS)[int(i)] for i in n["value"]],
+                "value": [
+                    (SKUS if n["field"] == "bought_product" else SUPPLIERS)[int(i)] for i in n["value"]
+                ],
             }
         ),
         st.builds(
-            lambda channel, granted: {"field": "consent", "operator": "eq", "value": granted, "channel": channel},
+            lambda channel, granted: {
+                "field": "consent",
+                "operator": "eq",
+                "value": granted,
+                "channel": channel,
+            },
             st.sampled_from(["email", "sms"]),
             st.booleans(),
         ),

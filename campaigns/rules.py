@@ -363,7 +363,7 @@ def _scalar(spec: Field, raw: Any) -> Any:
             raise ValueError(_("Enter a number of at least %(n)s.") % {"n": spec.minimum})
         if spec.maximum is not None and number > spec.maximum:
             raise ValueError(_("Enter a number of at most %(n)s.") % {"n": spec.maximum})
-        return int(number) if kind == "int" else str(number.normalize() if number else Decimal(0))
+        return int(number) if kind == "int" else format(number.normalize() if number else Decimal(0), "f")
     if kind == "choice":
         allowed = [value for value, _label in spec.choices]
         if raw not in allowed:

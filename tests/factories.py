@@ -23,6 +23,7 @@ from customers.models import (
     PurchaseLine,
     SourceSystem,
 )
+from campaigns.models import Segment, SegmentMembership
 from extranet.models import InventoryLevel, SupplierMembership
 
 PASSWORD = "correct-horse-battery"
@@ -233,3 +234,23 @@ class ImportRowErrorFactory(factory.django.DjangoModelFactory):
     field = "email"
     code = "invalid"
     message = "Not an email address."
+
+
+class SegmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Segment
+
+    name = factory.Sequence(lambda n: f"Segment {n}")
+    rule = factory.LazyFunction(
+        lambda: {"op": "and", "conditions": [{"field": "lifetime_value", "operator": "gte", "value": "1000"}]}
+    )
+    created_by = factory.SubFactory(UserFactory)
+
+
+class SegmentMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SegmentMembership
+
+    segment = factory.SubFactory(SegmentFactory)
+    customer = factory.SubFactory(CustomerFactory)
+    entered_at = factory.LazyFunction(timezone.now)

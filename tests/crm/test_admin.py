@@ -23,6 +23,7 @@ from django.urls import reverse
 from pytest_django import DjangoAssertNumQueries
 from rest_framework.authtoken.models import Token, TokenProxy
 
+from campaigns.models import Segment, SegmentMembership
 from crm.admin_utils import EstimatedCountPaginator, LargeTableAdmin
 from crm.models import IdempotencyKey, Location, OutboxMessage, Product, Supplier, User
 from crm.roles import Role
@@ -56,6 +57,8 @@ from tests.factories import (
     MergeRecordFactory,
     ProductFactory,
     PurchaseLineFactory,
+    SegmentFactory,
+    SegmentMembershipFactory,
     SourceSystemFactory,
     SupplierFactory,
     SupplierMembershipFactory,
@@ -80,6 +83,7 @@ LARGE_TABLES = {
     Product,
     OutboxMessage,
     IdempotencyKey,
+    SegmentMembership,
 }
 
 # Foreign keys to these must be picked by id or by search, never from a <select> of the whole table.
@@ -120,6 +124,8 @@ ROW_MAKERS: dict[type[Model], Callable[[int], object]] = {
     MergeRecord: lambda n: MergeRecordFactory.create_batch(n),
     ImportJob: lambda n: ImportJobFactory.create_batch(n),
     ImportRowError: lambda n: ImportRowErrorFactory.create_batch(n),
+    Segment: lambda n: SegmentFactory.create_batch(n),
+    SegmentMembership: lambda n: SegmentMembershipFactory.create_batch(n),
 }
 
 # The queries of each changelist, whatever the number of rows, on SQLite: the session, the user, the
@@ -150,6 +156,8 @@ CHANGELIST_QUERIES: dict[type[Model], int] = {
     MergeRecord: 5,
     ImportJob: 5,
     ImportRowError: 4,
+    Segment: 5,
+    SegmentMembership: 4,
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)

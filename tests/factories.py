@@ -7,6 +7,7 @@ import factory
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from campaigns.models import Segment, SegmentMembership
 from crm.models import Location, Product, Supplier, User
 from crm.roles import Role
 from customers.models import (
@@ -23,7 +24,6 @@ from customers.models import (
     PurchaseLine,
     SourceSystem,
 )
-from campaigns.models import Segment, SegmentMembership
 from extranet.models import InventoryLevel, SupplierMembership
 
 PASSWORD = "correct-horse-battery"

@@ -195,6 +195,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ImportStatusEnum": "customers.models.ImportJob.Status",
         "ImportKindEnum": "customers.models.ImportJob.Kind",
+        "SegmentKindEnum": "campaigns.models.Segment.Kind",
     },
 }
 
@@ -258,7 +259,10 @@ CELERY_BEAT_SCHEDULE = {
     # CSV imports whose task was lost or whose worker died go on from their checkpoint.
     "imports-resume-stale": {"task": "customers.imports_resume_stale", "schedule": 60.0},
     # Dynamic segments: windows and ages move with the calendar; after the analytics recompute.
-    "segments-refresh-daily": {"task": "campaigns.segments_refresh_all", "schedule": crontab(hour=4, minute=0)},
+    "segments-refresh-daily": {
+        "task": "campaigns.segments_refresh_all",
+        "schedule": crontab(hour=4, minute=0),
+    },
 }
 
 # --- Email ----------------------------------------------------------------------------------------

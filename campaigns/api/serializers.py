@@ -41,7 +41,7 @@ class SegmentInputSerializer(serializers.Serializer):
     )
 
 
-class PreviewInputSerializer(serializers.Serializer):
+class SegmentPreviewInputSerializer(serializers.Serializer):
     rule = serializers.JSONField(help_text="An unsaved rule: AND/OR groups of conditions (README).")
 
 
@@ -50,7 +50,7 @@ class SampleCustomerSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
-class PreviewSerializer(serializers.Serializer):
+class SegmentPreviewSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     sample = SampleCustomerSerializer(many=True)
     sentence = serializers.CharField()

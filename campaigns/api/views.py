@@ -18,8 +18,8 @@ from rest_framework.views import APIView
 from campaigns import services
 from campaigns.api.serializers import (
     MemberSerializer,
-    PreviewInputSerializer,
-    PreviewSerializer,
+    SegmentPreviewInputSerializer,
+    SegmentPreviewSerializer,
     SegmentInputSerializer,
     SegmentSerializer,
 )
@@ -124,14 +124,14 @@ class PreviewPermission(IsAuthenticated):
 
 @extend_schema(
     summary="Count and sample the customers an unsaved rule matches",
-    request=PreviewInputSerializer,
-    responses={200: PreviewSerializer},
+    request=SegmentPreviewInputSerializer,
+    responses={200: SegmentPreviewSerializer},
 )
 class SegmentPreviewView(APIView):
     permission_classes = [PreviewPermission]
 
     def post(self, request: Request) -> Response:
-        serializer = PreviewInputSerializer(data=request.data)
+        serializer = SegmentPreviewInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             rule = rule_validate(serializer.validated_data["rule"])

@@ -98,8 +98,11 @@ def segment_refresh(
     matching = rule_queryset(segment.rule, now=now).order_by()
     if ids is not None:
         matching = matching.filter(pk__in=ids)
-    exited = _memberships_close(segment, matching, ids, now)
-    entered = _memberships_open(segment, matching, now)
+    if connection.vendor == "postgresql":
+        entered, exited = _memberships_replace(segment, matching, ids, now)
+    else:
+        exited = _memberships_close(segment, matching, ids, now)
+        entered = _memberships_open(segment, matching, now)
     if ids is None:
         # A full refresh also re-counts (an index-only scan of the segment's open rows), so that the
         # count heals after anything that bypassed the services (a truncate, a restore).
@@ -115,6 +118,41 @@ def segment_refresh(
     else:
         _count_move(segment, entered, exited, now)
     return RefreshResult(segment_id, entered, exited)
+
+
+def _memberships_replace(
+    segment: Segment, matching: QuerySet[Customer], ids: list[int] | None, now: dt.datetime
+) -> tuple[int, int]:
+    """PostgreSQL: close and open in one statement that evaluates the rule once (data-modifying CTEs).
+
+    Both parts see the memberships as they were before the statement, so a customer is either kept,
+    closed (no longer matching) or opened (newly matching), never two of these. JIT compilation is
+    switched off for it: on these plans it costs more than it saves.
+    """
+    select_sql, select_params = matching.values("id").query.sql_with_params()
+    table = connection.ops.quote_name(MEMBERSHIP_TABLE)
+    only_touched = "AND open_row.customer_id = ANY(%s)" if ids is not None else ""
+    # Every value is a bound parameter; the names are the model's own table and column names.
+    sql = (
+        f"WITH matching AS MATERIALIZED ({select_sql}), "  # noqa: S608
+        f"closed AS (UPDATE {table} AS open_row SET exited_at = %s "
+        f"WHERE open_row.segment_id = %s AND open_row.exited_at IS NULL {only_touched} "
+        "AND NOT EXISTS (SELECT 1 FROM matching WHERE matching.id = open_row.customer_id) RETURNING 1), "
+        f"opened AS (INSERT INTO {table} (segment_id, customer_id, entered_at, exited_at) "
+        "SELECT %s, matching.id, %s, NULL FROM matching "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS open_row WHERE open_row.segment_id = %s "
+        "AND open_row.customer_id = matching.id AND open_row.exited_at IS NULL) RETURNING 1) "
+        "SELECT (SELECT COUNT(*) FROM opened), (SELECT COUNT(*) FROM closed)"
+    )
+    params: list[Any] = [*select_params, now, segment.pk]
+    if ids is not None:
+        params.append(ids)
+    params += [segment.pk, now, segment.pk]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, params)
+        entered, exited = cursor.fetchone()
+    return int(entered), int(exited)
 
 
 def _memberships_close(

@@ -18,9 +18,9 @@ from rest_framework.views import APIView
 from campaigns import services
 from campaigns.api.serializers import (
     MemberSerializer,
+    SegmentInputSerializer,
     SegmentPreviewInputSerializer,
     SegmentPreviewSerializer,
-    SegmentInputSerializer,
     SegmentSerializer,
 )
 from campaigns.models import Segment

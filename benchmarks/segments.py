@@ -29,7 +29,16 @@ from typing import Any
 
 from _harness import Request, django_setup, dumps, load, print_json, server, table_rows
 
-# The 3-condition segment: a profile, an analytics and a consent condition.
+# Three conditions on the per-customer feature table alone.
+FEATURES = {
+    "op": "and",
+    "conditions": [
+        {"field": "spend_90d", "operator": "gte", "value": "100000"},
+        {"field": "rfm_group", "operator": "in", "value": ["champions", "loyal", "potential"]},
+        {"field": "churn_risk", "operator": "lt", "value": "0.5"},
+    ],
+}
+# Three conditions over three tables: a profile, an analytics and a consent condition.
 THREE_CONDITIONS = {
     "op": "and",
     "conditions": [
@@ -99,6 +108,7 @@ def main() -> None:
     }
 
     for title, rule in (
+        ("3 analytics conditions", FEATURES),
         ("3 conditions (profile, analytics, consent)", THREE_CONDITIONS),
         ("behaviour over raw events", BEHAVIOUR),
     ):

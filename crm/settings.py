@@ -195,6 +195,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ImportStatusEnum": "customers.models.ImportJob.Status",
         "ImportKindEnum": "customers.models.ImportJob.Kind",
+        "SegmentKindEnum": "campaigns.models.Segment.Kind",
     },
 }
 
@@ -276,6 +277,11 @@ CELERY_BEAT_SCHEDULE = {
     "access-log-seal": {"task": "customers.access_log_seal", "schedule": 5.0},
     "access-log-purge": {"task": "customers.access_log_purge", "schedule": crontab(hour=2, minute=30)},
     "retention-run": {"task": "customers.retention_run", "schedule": crontab(hour=2, minute=45)},
+    # Dynamic segments: windows and ages move with the calendar; after the analytics recompute.
+    "segments-refresh-daily": {
+        "task": "campaigns.segments_refresh_all",
+        "schedule": crontab(hour=4, minute=0),
+    },
 }
 
 # --- Email ----------------------------------------------------------------------------------------

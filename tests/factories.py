@@ -7,6 +7,7 @@ import factory
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from campaigns.models import Segment, SegmentMembership
 from crm.models import Location, Product, Supplier, User
 from crm.roles import Role
 from customers.models import (
@@ -268,3 +269,21 @@ class DataSubjectRequestFactory(factory.django.DjangoModelFactory):
 def access_record_queries() -> int:
     """The queries one access record costs a request: one INSERT (sealing into the chain comes later)."""
     return 1
+class SegmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Segment
+
+    name = factory.Sequence(lambda n: f"Segment {n}")
+    rule = factory.LazyFunction(
+        lambda: {"op": "and", "conditions": [{"field": "lifetime_value", "operator": "gte", "value": "1000"}]}
+    )
+    created_by = factory.SubFactory(UserFactory)
+
+
+class SegmentMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SegmentMembership
+
+    segment = factory.SubFactory(SegmentFactory)
+    customer = factory.SubFactory(CustomerFactory)
+    entered_at = factory.LazyFunction(timezone.now)

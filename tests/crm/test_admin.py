@@ -24,6 +24,7 @@ from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 from rest_framework.authtoken.models import Token, TokenProxy
 
+from campaigns.models import Segment, SegmentMembership
 from crm.admin_utils import EstimatedCountPaginator, LargeTableAdmin
 from crm.models import IdempotencyKey, Location, OutboxMessage, Product, Supplier, User
 from crm.roles import Role
@@ -60,6 +61,8 @@ from tests.factories import (
     MergeRecordFactory,
     ProductFactory,
     PurchaseLineFactory,
+    SegmentFactory,
+    SegmentMembershipFactory,
     SourceSystemFactory,
     SupplierFactory,
     SupplierMembershipFactory,
@@ -87,6 +90,7 @@ LARGE_TABLES = {
     Product,
     OutboxMessage,
     IdempotencyKey,
+    SegmentMembership,
 }
 
 # Foreign keys to these must be picked by id or by search, never from a <select> of the whole table.
@@ -134,6 +138,8 @@ ROW_MAKERS: dict[type[Model], Callable[[int], object]] = {
         for _ in range(n)
     ],
     DataSubjectRequest: lambda n: DataSubjectRequestFactory.create_batch(n),
+    Segment: lambda n: SegmentFactory.create_batch(n),
+    SegmentMembership: lambda n: SegmentMembershipFactory.create_batch(n),
 }
 
 # The queries of each changelist, whatever the number of rows, on SQLite: the session, the user, the
@@ -168,6 +174,8 @@ CHANGELIST_QUERIES: dict[type[Model], int] = {
     AccessChainHead: 4,
     AccessCheckpoint: 5,
     DataSubjectRequest: 5,
+    Segment: 5,
+    SegmentMembership: 4,
 }
 
 

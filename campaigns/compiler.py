@@ -1,0 +1,227 @@
+"""Compile a validated rule to one SQL statement: a ``Q`` over customers, with ``EXISTS`` and scalar
+subqueries for behaviour, consent and segment conditions.
+
+Every value is passed to the ORM, which binds it as a parameter; field names and operators only select
+which of the fixed expressions below is built. Windows ("within 30 days") and ages are turned into
+timestamps and dates in Python, so that each comparison is a plain, index-friendly range on a column.
+
+Semantics shared with the documentation and the test's Python evaluator: a comparison with a missing
+value (no birth date, no analytics row, no NPS) is false, while ``not_set`` and ``not_within_days`` hold
+for it; ``ne`` and ``not_in`` on a column are written without negation so that NULL never flips them.
+Only active customers (not merged away, not erased) are ever members.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, DecimalField, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import (
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    LessThan,
+    LessThanOrEqual,
+)
+from django.utils import timezone
+
+from campaigns.models import SegmentMembership
+from campaigns.rules import FIELDS, age_cutoff
+from customers.models import Consent, Customer, Interaction, PurchaseLine
+
+# Profile columns of the customer row, and the analytics row's columns, as rule fields name them.
+_PROFILE_COLUMNS = {"gender", "region", "postal_code", "preferred_language", "signup_at", "created_at"}
+_ANALYTICS_COLUMNS = {name for name, spec in FIELDS.items() if spec.category == "analytics"}
+_LOOKUPS = {"eq": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}
+_EXPRESSION_LOOKUPS: dict[str, Callable[..., Any]] = {
+    "eq": Exact,
+    "gt": GreaterThan,
+    "gte": GreaterThanOrEqual,
+    "lt": LessThan,
+    "lte": LessThanOrEqual,
+}
+
+
+def rule_queryset(rule: dict[str, Any], *, now: dt.datetime | None = None) -> QuerySet[Customer]:
+    """The active customers a validated rule matches, as one statement."""
+    return Customer.objects.filter(status=Customer.Status.ACTIVE).filter(rule_q(rule, now=now))
+
+
+def rule_q(node: dict[str, Any], *, now: dt.datetime | None = None) -> Q:
+    """The condition of a validated rule (or group, or condition) on the customer table."""
+    now = now or timezone.now()
+    if "conditions" in node:
+        children = [rule_q(child, now=now) for child in node["conditions"]]
+        if not children:
+            # An empty AND holds for everyone, an empty OR for no one.
+            return Q() if node["op"] == "and" else Q(pk__isnull=True)
+        combined = children[0]
+        for child in children[1:]:
+            combined = combined & child if node["op"] == "and" else combined | child
+        return combined
+    return _condition_q(node, now)
+
+
+def _compare(column: str, operator: str, value: Any, *, nullable: bool, choices: list[Any] | None) -> Q:
+    """A comparison on a column. On a column that may be NULL (the analytics row may be missing),
+    ``ne`` and ``not_in`` are written positively, so that a missing value never makes them hold; the
+    customer row's text columns are never NULL and are simply negated."""
+    if operator in _LOOKUPS:
+        return Q(**{f"{column}__{_LOOKUPS[operator]}": value})
+    if operator == "in":
+        return Q(**{f"{column}__in": value})
+    excluded = [value] if operator == "ne" else value
+    if not nullable:
+        return ~Q(**{f"{column}__in": excluded})
+    if choices is not None:
+        return Q(**{f"{column}__in": [c for c in choices if c not in excluded]})
+    if operator == "ne":
+        return Q(**{f"{column}__lt": value}) | Q(**{f"{column}__gt": value})
+    raise ValueError(operator)
+
+
+def _recency(column: str, operator: str, days: int, now: dt.datetime) -> Q:
+    since = now - dt.timedelta(days=days)
+    if operator == "within_days":
+        return Q(**{f"{column}__gte": since})
+    return Q(**{f"{column}__lt": since}) | Q(**{f"{column}__isnull": True})
+
+
+def _condition_q(node: dict[str, Any], now: dt.datetime) -> Q:
+    name, operator = node["field"], node["operator"]
+    value: Any = node.get("value")
+    spec = FIELDS[name]
+    builder = _BUILDERS.get(name)
+    if builder is not None:
+        return builder(node, now)
+    column = f"analytics__{name}" if name in _ANALYTICS_COLUMNS else name
+    if name not in _ANALYTICS_COLUMNS and name not in _PROFILE_COLUMNS:
+        raise ValueError(name)
+    if operator in ("within_days", "not_within_days"):
+        return _recency(column, operator, value, now)
+    if operator in ("is_set", "not_set"):
+        if spec.value_type in ("text", "choice"):
+            return ~Q(**{column: ""}) if operator == "is_set" else Q(**{column: ""})
+        return Q(**{f"{column}__isnull": operator == "not_set"})
+    choices = [choice for choice, _label in spec.choices] if spec.choices else None
+    if spec.value_type == "decimal":
+        value = [Decimal(v) for v in value] if isinstance(value, list) else Decimal(value)
+    return _compare(column, operator, value, nullable=name in _ANALYTICS_COLUMNS, choices=choices)
+
+
+def _age(node: dict[str, Any], now: dt.datetime) -> Q:
+    """Age in whole years on today's local date, as a range on the birth date."""
+    today = timezone.localdate(now)
+    years, operator = node["value"], node["operator"]
+    at_least = {"gte": years, "gt": years + 1, "eq": years, "ne": None}.get(operator)
+    younger_than = {"lt": years, "lte": years + 1, "eq": years + 1}.get(operator)
+    if operator == "ne":
+        return Q(birth_date__gt=age_cutoff(today, years)) | Q(birth_date__lte=age_cutoff(today, years + 1))
+    q = Q()
+    if at_least is not None:
+        q &= Q(birth_date__lte=age_cutoff(today, at_least))
+    if younger_than is not None:
+        q &= Q(birth_date__gt=age_cutoff(today, younger_than))
+    return q
+
+
+def _interactions(node: dict[str, Any], now: dt.datetime) -> QuerySet[Interaction]:
+    """The customer's interactions a behaviour condition counts, correlated with the outer customer."""
+    rows = Interaction.objects.filter(
+        customer_id=OuterRef("pk"), occurred_at__gte=now - dt.timedelta(days=node["days"])
+    )
+    if node.get("kind"):
+        rows = rows.filter(kind=node["kind"])
+    if node.get("channel"):
+        rows = rows.filter(channel=node["channel"])
+    if node.get("source"):
+        rows = rows.filter(source_system__code=node["source"])
+    return rows.order_by()
+
+
+def _interaction_count(node: dict[str, Any], now: dt.datetime) -> Q:
+    rows = _interactions(node, now)
+    operator, value = node["operator"], node["value"]
+    # "At least one" and "none" are EXISTS: the database stops at the first row.
+    if (operator, value) in {("gte", 1), ("gt", 0)}:
+        return Q(Exists(rows))
+    if (operator, value) in {("lt", 1), ("eq", 0), ("lte", 0)}:
+        return ~Q(Exists(rows))
+    counted = Coalesce(
+        Subquery(
+            rows.values("customer_id").annotate(n=Count("*")).values("n")[:1], output_field=IntegerField()
+        ),
+        0,
+    )
+    return _expression_compare(counted, operator, value)
+
+
+def _interaction_sum(node: dict[str, Any], now: dt.datetime) -> Q:
+    rows = _interactions(node, now)
+    output: DecimalField = DecimalField(max_digits=20, decimal_places=2)
+    total = Coalesce(
+        Subquery(rows.values("customer_id").annotate(s=Sum("amount")).values("s")[:1], output_field=output),
+        Decimal(0),
+        output_field=output,
+    )
+    return _expression_compare(total, node["operator"], Decimal(node["value"]))
+
+
+def _expression_compare(expression: Any, operator: str, value: Any) -> Q:
+    if operator == "ne":
+        return Q(LessThan(expression, value)) | Q(GreaterThan(expression, value))
+    return Q(_EXPRESSION_LOOKUPS[operator](expression, value))
+
+
+def _bought(node: dict[str, Any], now: dt.datetime) -> Q:
+    lines = PurchaseLine.objects.filter(interaction__customer_id=OuterRef("pk"), is_return=False)
+    if node["field"] == "bought_product":
+        lines = lines.filter(product__sku__in=node["value"])
+    else:
+        lines = lines.filter(supplier__code__in=node["value"])
+    if node.get("days") is not None:
+        lines = lines.filter(occurred_at__gte=now - dt.timedelta(days=node["days"]))
+    exists = Q(Exists(lines.order_by()))
+    return exists if node["operator"] == "in" else ~exists
+
+
+def _last_visit(node: dict[str, Any], now: dt.datetime) -> Q:
+    web = _recency("analytics__last_web_visit_at", node["operator"], node["value"], now)
+    app = _recency("analytics__last_app_visit_at", node["operator"], node["value"], now)
+    return web | app if node["operator"] == "within_days" else web & app
+
+
+def _consent(node: dict[str, Any], now: dt.datetime) -> Q:
+    granted = Q(
+        Exists(
+            Consent.objects.filter(
+                customer_id=OuterRef("pk"), channel=node["channel"], purpose=node["purpose"], granted=True
+            )
+        )
+    )
+    return granted if node["value"] else ~granted
+
+
+def _segment(node: dict[str, Any], now: dt.datetime) -> Q:
+    member = Q(
+        Exists(
+            SegmentMembership.objects.filter(
+                customer_id=OuterRef("pk"), segment_id=node["value"], exited_at__isnull=True
+            )
+        )
+    )
+    return member if node["operator"] == "eq" else ~member
+
+
+_BUILDERS: dict[str, Callable[[dict[str, Any], dt.datetime], Q]] = {
+    "age": _age,
+    "interaction_count": _interaction_count,
+    "interaction_sum": _interaction_sum,
+    "bought_product": _bought,
+    "bought_supplier": _bought,
+    "last_visit_at": _last_visit,
+    "consent": _consent,
+    "segment": _segment,
+}

@@ -1,0 +1,129 @@
+"""Reads of the campaigns app: segments, their members, previews of unsaved rules, and the segments a
+customer is in with the conditions that put them there."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Case, QuerySet, Value, When
+from django.utils import timezone
+
+from campaigns.compiler import rule_q, rule_queryset
+from campaigns.models import Segment, SegmentMembership
+from campaigns.rules import rule_leaves, rule_segment_ids
+from campaigns.sentences import condition_sentence
+from customers.models import Customer
+
+PREVIEW_SAMPLE = 10
+AT_RISK_KEY = "at_risk_valuable"
+
+
+def segment_list() -> QuerySet[Segment]:
+    """Every segment, by name; creator loaded with it."""
+    return Segment.objects.select_related("created_by").order_by("name", "id")
+
+
+def segment_members(*, segment: Segment) -> QuerySet[SegmentMembership]:
+    """The current members of a segment with their customer row, for keyset pages by membership id
+    (the ``campaigns_membership_members`` index)."""
+    return SegmentMembership.objects.filter(segment=segment, exited_at__isnull=True).select_related(
+        "customer"
+    )
+
+
+def segment_names(ids: set[int]) -> dict[int, str]:
+    """Names of segments a rule refers to, for its sentence (no query when it refers to none)."""
+    if not ids:
+        return {}
+    return dict(Segment.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What an unsaved rule would give: how many customers, and the first few of them."""
+
+    count: int
+    sample: list[Customer]
+
+
+def segment_preview(
+    *, rule: dict[str, Any], now: dt.datetime | None = None, size: int = PREVIEW_SAMPLE
+) -> Preview:
+    """Count and sample the customers a validated rule matches: two statements, whatever the rule."""
+    matching = rule_queryset(rule, now=now)
+    count = matching.order_by().count()
+    sample = list(matching.only("pk", "name", "email", "region").order_by("-pk")[:size]) if count else []
+    return Preview(count=count, sample=sample)
+
+
+@dataclass(frozen=True)
+class ConditionCheck:
+    """One condition of a segment's rule, and whether it holds for the customer now."""
+
+    sentence: str
+    held: bool
+
+
+@dataclass(frozen=True)
+class CustomerSegment:
+    """A segment the customer is in, since when, and why: the conditions that hold (a static segment
+    has none: the customer was put in it)."""
+
+    segment: Segment
+    entered_at: dt.datetime
+    checks: list[ConditionCheck] = field(default_factory=list)
+
+
+def customer_segments(customer_id: int, *, now: dt.datetime | None = None) -> list[CustomerSegment]:
+    """The segments a customer is in now, by name, with each condition of their rules checked.
+
+    Two queries, three when a rule refers to other segments: the open memberships with their segments,
+    then one row of the customer with a boolean per condition of every rule (the same compiled
+    expressions as the refreshes), then those segments' names.
+    """
+    memberships = list(
+        SegmentMembership.objects.filter(customer_id=customer_id, exited_at__isnull=True)
+        .select_related("segment")
+        .order_by("segment__name", "segment_id")
+    )
+    now = now or timezone.now()
+    leaves: list[tuple[int, dict[str, Any]]] = [
+        (membership.segment_id, leaf)
+        for membership in memberships
+        if membership.segment.kind == Segment.Kind.DYNAMIC
+        for leaf in rule_leaves(membership.segment.rule)
+    ]
+    held: dict[str, Any] = {}
+    if leaves:
+        annotations = {
+            f"c{index}": Case(When(rule_q(leaf, now=now), then=Value(True)), default=Value(False))
+            for index, (_segment, leaf) in enumerate(leaves)
+        }
+        held = (
+            Customer.objects.filter(pk=customer_id).annotate(**annotations).values(*annotations).first() or {}
+        )
+    referenced: set[int] = set()
+    for membership in memberships:
+        referenced |= rule_segment_ids(membership.segment.rule)
+    names = segment_names(referenced)
+    checks: dict[int, list[ConditionCheck]] = {}
+    for index, (segment_id, leaf) in enumerate(leaves):
+        checks.setdefault(segment_id, []).append(
+            ConditionCheck(sentence=condition_sentence(leaf, names), held=bool(held.get(f"c{index}")))
+        )
+    return [
+        CustomerSegment(
+            segment=membership.segment,
+            entered_at=membership.entered_at,
+            checks=checks.get(membership.segment_id, []),
+        )
+        for membership in memberships
+    ]
+
+
+def at_risk_members() -> QuerySet[SegmentMembership]:
+    """The members of the built-in "valuable customers at risk of churning" segment, with their
+    analytics, for the reps' alert list (keyset pages by membership id)."""
+    return SegmentMembership.objects.filter(
+        segment__builtin_key=AT_RISK_KEY, exited_at__isnull=True
+    ).select_related("customer", "customer__analytics")

@@ -1,0 +1,62 @@
+"""Issue 6: the segments a customer is in and why, for the customer page (selector and partial)."""
+
+from decimal import Decimal
+
+import pytest
+from django.template.loader import render_to_string
+from pytest_django import DjangoAssertNumQueries
+
+from campaigns.models import Segment
+from campaigns.selectors import customer_segments
+from campaigns.services import segment_members_add, segment_refresh
+from tests.factories import CustomerAnalyticsFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_customer_segments_say_which_conditions_held(
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    customer = CustomerAnalyticsFactory(lifetime_value=Decimal(5000), churn_risk=Decimal("0.2")).customer
+    either = Segment.objects.create(
+        name="Rich or leaving",
+        rule={
+            "op": "or",
+            "conditions": [
+                {"field": "lifetime_value", "operator": "gte", "value": "1000"},
+                {"field": "churn_risk", "operator": "gte", "value": "0.5"},
+            ],
+        },
+    )
+    Segment.objects.create(
+        name="Leaving",
+        rule={"op": "and", "conditions": [{"field": "churn_risk", "operator": "gte", "value": "0.5"}]},
+    )
+    chosen = Segment.objects.create(name="Chosen", kind=Segment.Kind.STATIC)
+    segment_refresh(segment_id=either.pk)
+    segment_members_add(segment=chosen, customer_ids=[customer.pk])
+
+    with django_assert_num_queries(2):  # memberships with their segments; one row of booleans
+        found = customer_segments(customer.pk)
+
+    assert [item.segment.name for item in found] == ["Chosen", "Rich or leaving"]
+    assert found[0].checks == []
+    assert [(check.sentence, check.held) for check in found[1].checks] == [
+        ("Lifetime value is at least 1000", True),
+        ("Churn risk is at least 0.5", False),
+    ]
+
+    html = render_to_string("campaigns/partials/customer_segments.html", {"customer_segments": found})
+    assert "Rich or leaving" in html
+    assert "✓</span> Lifetime value is at least 1000" in html
+    assert "✗</span> Churn risk is at least 0.5" in html
+    assert "Chosen by hand or from a list." in html
+
+
+def test_a_customer_in_no_segment() -> None:
+    customer = CustomerAnalyticsFactory().customer
+    Segment.objects.filter(builtin_key__isnull=False).delete()
+    assert customer_segments(customer.pk) == []
+    assert "In no segment." in render_to_string(
+        "campaigns/partials/customer_segments.html", {"customer_segments": []}
+    )

@@ -195,6 +195,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ImportStatusEnum": "customers.models.ImportJob.Status",
         "ImportKindEnum": "customers.models.ImportJob.Kind",
+        "ProposedOrderStatusEnum": "extranet.models.orders.ProposedOrder.Status",
     },
 }
 
@@ -257,7 +258,17 @@ CELERY_BEAT_SCHEDULE = {
     },
     # CSV imports whose task was lost or whose worker died go on from their checkpoint.
     "imports-resume-stale": {"task": "customers.imports_resume_stale", "schedule": 60.0},
+    # New purchase lines folded into the supplier dashboards' daily rollups.
+    "extranet-sales-rollup": {"task": "extranet.sales_rollup_fold", "schedule": 30.0},
 }
+
+# --- Supplier extranet ---------------------------------------------------------------------------
+# How long the newest purchase line id must have been seen before the rollup folds up to it (a line with
+# a smaller id may still be in an uncommitted transaction until then); failed extranet sign-ins of one
+# username from one address before a lockout, and how long it lasts.
+EXTRANET_ROLLUP_LAG_SECONDS = int(os.environ.get("EXTRANET_ROLLUP_LAG_SECONDS") or 30)
+EXTRANET_LOGIN_MAX_FAILURES = int(os.environ.get("EXTRANET_LOGIN_MAX_FAILURES") or 5)
+EXTRANET_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("EXTRANET_LOGIN_LOCKOUT_MINUTES") or 15)
 
 # --- Email ----------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(

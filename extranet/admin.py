@@ -4,12 +4,29 @@ Users, suppliers and products are picked with autocomplete, never from a ``<sele
 inventory levels (a million products times their locations) are a ``LargeTableAdmin``.
 """
 
+from typing import Any
+
 from django.contrib import admin
+from django.contrib.auth.models import Permission
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from crm.admin_utils import LargeTableAdmin
 from crm.models import Supplier
-from extranet.models import InventoryLevel, SupplierMembership
+from extranet.models import (
+    AuditEvent,
+    InventoryLevel,
+    LoginAttempt,
+    ProductSalesDay,
+    ProposedOrder,
+    ProposedOrderEvent,
+    ProposedOrderLine,
+    SalesRollupState,
+    SupplierBuyerPermission,
+    SupplierMembership,
+    SupplierSalesDay,
+)
+from extranet.models.orders import BUYER_PERMISSION_CODENAME
 
 
 @admin.register(SupplierMembership)
@@ -39,3 +56,113 @@ class InventoryLevelAdmin(LargeTableAdmin):
     @admin.display(description=_("supplier"))
     def supplier(self, obj: InventoryLevel) -> Supplier:
         return obj.product.supplier
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the extranet's services only: readable, never added, changed or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    """Approvals, role changes, invitations, lockouts and refused cross-tenant requests, newest first."""
+
+    list_display = ("created_at", "action", "actor", "supplier_id_or_none", "ip_address", "summary")
+    list_select_related = ("actor",)
+    list_filter = ("action",)
+    search_fields = ("actor__username__exact",)
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(LoginAttempt)
+class LoginAttemptAdmin(admin.ModelAdmin):
+    """Failed sign-in counters; deleting a row lifts its lockout."""
+
+    list_display = ("username", "ip_address", "failures", "last_failure_at", "locked_until")
+    search_fields = ("username",)
+    readonly_fields = ("username", "ip_address", "failures", "last_failure_at")
+    ordering = ("-last_failure_at",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(SupplierBuyerPermission)
+class SupplierBuyerPermissionAdmin(admin.ModelAdmin):
+    """Which staff users are buyers of which suppliers (django-guardian object permissions)."""
+
+    list_display = ("user", "content_object", "permission")
+    list_select_related = ("user", "content_object", "permission__content_type")
+    search_fields = ("user__username", "content_object__code", "content_object__name")
+    autocomplete_fields = ("user", "content_object")
+    ordering = ("-id",)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "permission":
+            kwargs["queryset"] = Permission.objects.filter(
+                content_type__app_label="crm", codename=BUYER_PERMISSION_CODENAME
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ProposedOrderLineInline(admin.TabularInline):
+    model = ProposedOrderLine
+    raw_id_fields = ("product",)
+    extra = 0
+
+
+class ProposedOrderEventInline(admin.TabularInline):
+    model = ProposedOrderEvent
+    extra = 0
+    readonly_fields = ("actor", "from_status", "to_status", "comment", "created_at")
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ProposedOrder)
+class ProposedOrderAdmin(LargeTableAdmin):
+    """Proposed orders; the status moves only through the workflow (the buyers' queue or the API)."""
+
+    list_display = ("__str__", "supplier", "status", "requested_delivery_date", "created_by", "submitted_at")
+    list_select_related = ("supplier", "created_by")
+    list_filter = ("status",)
+    search_fields = ("id__exact",)
+    raw_id_fields = ("supplier", "created_by", "decided_by")
+    readonly_fields = ("status", "submitted_at", "decided_by", "decided_at", "created_at", "updated_at")
+    inlines = [ProposedOrderLineInline, ProposedOrderEventInline]
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(SupplierSalesDay)
+class SupplierSalesDayAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    list_display = ("supplier", "day", "channel", "location_id_or_zero", "units", "revenue", "return_units")
+    list_select_related = ("supplier",)
+    raw_id_fields = ("supplier",)
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(ProductSalesDay)
+class ProductSalesDayAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    list_display = ("product", "supplier", "day", "units", "revenue", "return_units")
+    list_select_related = ("product", "supplier")
+    raw_id_fields = ("supplier", "product")
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(SalesRollupState)
+class SalesRollupStateAdmin(ReadOnlyAdmin):
+    list_display = ("watermark", "horizon", "horizon_seen_at", "folded_at")

@@ -5,3 +5,15 @@ from django.utils.translation import gettext_lazy as _
 class ExtranetConfig(AppConfig):
     name = "extranet"
     verbose_name = _("Supplier extranet")
+
+    def ready(self) -> None:
+        from crm.navigation import NavItem, register
+
+        register(
+            NavItem(
+                label=_("Proposed orders"),
+                url_name="buying:queue",
+                permission="extranet.view_proposedorder",
+                description=_("Suppliers' proposed orders waiting for your decision."),
+            )
+        )

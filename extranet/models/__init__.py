@@ -1,0 +1,26 @@
+"""The supplier portal's data, one module per feature: memberships and stock, sales rollups, proposed
+orders, and the audit and login records of its security."""
+
+from extranet.models.base import InventoryLevel, SupplierMembership
+from extranet.models.orders import (
+    ProposedOrder,
+    ProposedOrderEvent,
+    ProposedOrderLine,
+    SupplierBuyerPermission,
+)
+from extranet.models.sales import ProductSalesDay, SalesRollupState, SupplierSalesDay
+from extranet.models.security import AuditEvent, LoginAttempt
+
+__all__ = [
+    "AuditEvent",
+    "InventoryLevel",
+    "LoginAttempt",
+    "ProductSalesDay",
+    "ProposedOrder",
+    "ProposedOrderEvent",
+    "ProposedOrderLine",
+    "SalesRollupState",
+    "SupplierBuyerPermission",
+    "SupplierMembership",
+    "SupplierSalesDay",
+]

@@ -78,11 +78,10 @@ def buyer_supplier_ids(user: User | AnonymousUser) -> QuerySet[Any]:
 
 
 def order_list_for_buyer(user: User | AnonymousUser) -> QuerySet[ProposedOrder]:
-    """Orders of the suppliers the buyer is assigned to (drafts stay with the supplier)."""
-    return (
-        ProposedOrder.objects.filter(supplier_id__in=buyer_supplier_ids(user))
-        .exclude(status=ProposedOrder.Status.DRAFT)
-        .select_related("supplier", "created_by")
+    """Orders of the suppliers the buyer is assigned to, drafts included: the queue shows the submitted
+    ones, and a draft's page tells the buyer it is not theirs to decide yet (409 on any decision)."""
+    return ProposedOrder.objects.filter(supplier_id__in=buyer_supplier_ids(user)).select_related(
+        "supplier", "created_by"
     )
 
 

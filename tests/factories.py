@@ -23,7 +23,17 @@ from customers.models import (
     PurchaseLine,
     SourceSystem,
 )
-from extranet.models import InventoryLevel, SupplierMembership
+from extranet.models import (
+    AuditEvent,
+    InventoryLevel,
+    LoginAttempt,
+    ProductSalesDay,
+    ProposedOrder,
+    ProposedOrderEvent,
+    ProposedOrderLine,
+    SupplierMembership,
+    SupplierSalesDay,
+)
 
 PASSWORD = "correct-horse-battery"
 
@@ -233,3 +243,68 @@ class ImportRowErrorFactory(factory.django.DjangoModelFactory):
     field = "email"
     code = "invalid"
     message = "Not an email address."
+
+
+class ProposedOrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProposedOrder
+
+    supplier = factory.SubFactory(SupplierFactory)
+    requested_delivery_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=30))
+    created_by = factory.SubFactory(UserFactory)
+
+
+class ProposedOrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProposedOrderLine
+
+    order = factory.SubFactory(ProposedOrderFactory)
+    product = factory.SubFactory(ProductFactory, supplier=factory.SelfAttribute("..order.supplier"))
+    quantity = 10
+    unit_cost = Decimal("60000")
+
+
+class ProposedOrderEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProposedOrderEvent
+
+    order = factory.SubFactory(ProposedOrderFactory)
+    actor = factory.SubFactory(UserFactory)
+    to_status = ProposedOrder.Status.DRAFT
+
+
+class AuditEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AuditEvent
+
+    actor = factory.SubFactory(UserFactory)
+    action = AuditEvent.Action.CROSS_TENANT
+    summary = "Refused GET of extranet.ProposedOrder 1 outside the caller's scope"
+
+
+class LoginAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LoginAttempt
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    ip_address = "127.0.0.1"
+    failures = 1
+    last_failure_at = factory.LazyFunction(timezone.now)
+
+
+class SupplierSalesDayFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SupplierSalesDay
+
+    supplier = factory.SubFactory(SupplierFactory)
+    day = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+    channel = "store"
+
+
+class ProductSalesDayFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductSalesDay
+
+    product = factory.SubFactory(ProductFactory)
+    supplier = factory.SelfAttribute("product.supplier")
+    day = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))

@@ -52,7 +52,7 @@ class QueueView(BuyerOrderMixin, TemplateView):
             orders = orders.filter(status=status)
         context["page"] = keyset_page(self.request, orders)
         context["status"] = status
-        context["statuses"] = [s for s in ProposedOrder.Status.choices if s[0] != ProposedOrder.Status.DRAFT]
+        context["statuses"] = ProposedOrder.Status.choices
         return context
 
 

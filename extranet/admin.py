@@ -77,6 +77,7 @@ class AuditEventAdmin(LargeTableAdmin, ReadOnlyAdmin):
 
     list_display = ("created_at", "action", "actor", "supplier_id_or_none", "ip_address", "summary")
     list_select_related = ("actor",)
+    raw_id_fields = ("actor",)
     list_filter = ("action",)
     search_fields = ("actor__username__exact",)
     ordering = ("-id",)
@@ -141,6 +142,29 @@ class ProposedOrderAdmin(LargeTableAdmin):
     raw_id_fields = ("supplier", "created_by", "decided_by")
     readonly_fields = ("status", "submitted_at", "decided_by", "decided_at", "created_at", "updated_at")
     inlines = [ProposedOrderLineInline, ProposedOrderEventInline]
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(ProposedOrderLine)
+class ProposedOrderLineAdmin(LargeTableAdmin):
+    list_display = ("order", "product", "quantity", "unit_cost")
+    list_select_related = ("order", "product")
+    raw_id_fields = ("order", "product")
+    search_fields = ("order__id__exact",)
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(ProposedOrderEvent)
+class ProposedOrderEventAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    """Every step of every proposed order: who moved it, from which status to which, and why."""
+
+    list_display = ("order", "from_status", "to_status", "actor", "created_at")
+    list_select_related = ("order", "actor")
+    list_filter = ("to_status",)
+    raw_id_fields = ("order", "actor")
+    search_fields = ("order__id__exact",)
     ordering = ("-id",)
     sortable_by = ()
 

@@ -40,8 +40,22 @@ from customers.models import (
     PurchaseLine,
     SourceSystem,
 )
-from extranet.models import InventoryLevel, SupplierMembership
+from extranet.models import (
+    AuditEvent,
+    InventoryLevel,
+    LoginAttempt,
+    ProductSalesDay,
+    ProposedOrder,
+    ProposedOrderEvent,
+    ProposedOrderLine,
+    SalesRollupState,
+    SupplierBuyerPermission,
+    SupplierMembership,
+    SupplierSalesDay,
+)
+from extranet.services import buyer_assign
 from tests.factories import (
+    AuditEventFactory,
     ConsentChangeFactory,
     ConsentFactory,
     ContractFactory,
@@ -53,12 +67,18 @@ from tests.factories import (
     InteractionFactory,
     InventoryLevelFactory,
     LocationFactory,
+    LoginAttemptFactory,
     MergeRecordFactory,
     ProductFactory,
+    ProductSalesDayFactory,
+    ProposedOrderEventFactory,
+    ProposedOrderFactory,
+    ProposedOrderLineFactory,
     PurchaseLineFactory,
     SourceSystemFactory,
     SupplierFactory,
     SupplierMembershipFactory,
+    SupplierSalesDayFactory,
     UserFactory,
 )
 
@@ -80,6 +100,12 @@ LARGE_TABLES = {
     Product,
     OutboxMessage,
     IdempotencyKey,
+    AuditEvent,
+    ProposedOrder,
+    ProposedOrderLine,
+    ProposedOrderEvent,
+    SupplierSalesDay,
+    ProductSalesDay,
 }
 
 # Foreign keys to these must be picked by id or by search, never from a <select> of the whole table.
@@ -120,6 +146,17 @@ ROW_MAKERS: dict[type[Model], Callable[[int], object]] = {
     MergeRecord: lambda n: MergeRecordFactory.create_batch(n),
     ImportJob: lambda n: ImportJobFactory.create_batch(n),
     ImportRowError: lambda n: ImportRowErrorFactory.create_batch(n),
+    AuditEvent: lambda n: AuditEventFactory.create_batch(n),
+    LoginAttempt: lambda n: LoginAttemptFactory.create_batch(n),
+    SupplierBuyerPermission: lambda n: [
+        buyer_assign(user=UserFactory(role=Role.BUYER), supplier_id=SupplierFactory().pk) for _ in range(n)
+    ],
+    ProposedOrder: lambda n: ProposedOrderFactory.create_batch(n),
+    SupplierSalesDay: lambda n: SupplierSalesDayFactory.create_batch(n),
+    ProductSalesDay: lambda n: ProductSalesDayFactory.create_batch(n),
+    ProposedOrderLine: lambda n: ProposedOrderLineFactory.create_batch(n),
+    ProposedOrderEvent: lambda n: ProposedOrderEventFactory.create_batch(n),
+    SalesRollupState: lambda n: [SalesRollupState.objects.create() for _ in range(n)],
 }
 
 # The queries of each changelist, whatever the number of rows, on SQLite: the session, the user, the
@@ -150,6 +187,15 @@ CHANGELIST_QUERIES: dict[type[Model], int] = {
     MergeRecord: 5,
     ImportJob: 5,
     ImportRowError: 4,
+    AuditEvent: 4,
+    LoginAttempt: 5,
+    SupplierBuyerPermission: 5,
+    ProposedOrder: 4,
+    SupplierSalesDay: 4,
+    ProductSalesDay: 4,
+    SalesRollupState: 5,
+    ProposedOrderLine: 4,
+    ProposedOrderEvent: 4,
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)

@@ -269,6 +269,8 @@ CELERY_BEAT_SCHEDULE = {
 EXTRANET_ROLLUP_LAG_SECONDS = int(os.environ.get("EXTRANET_ROLLUP_LAG_SECONDS") or 30)
 EXTRANET_LOGIN_MAX_FAILURES = int(os.environ.get("EXTRANET_LOGIN_MAX_FAILURES") or 5)
 EXTRANET_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("EXTRANET_LOGIN_LOCKOUT_MINUTES") or 15)
+# Days an invitation link to the extranet works (once).
+EXTRANET_INVITATION_DAYS = int(os.environ.get("EXTRANET_INVITATION_DAYS") or 7)
 
 # --- Email ----------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(

@@ -16,6 +16,7 @@ from crm.models import Supplier
 from extranet.models import (
     AuditEvent,
     InventoryLevel,
+    Invitation,
     LoginAttempt,
     ProductSalesDay,
     ProposedOrder,
@@ -190,3 +191,14 @@ class ProductSalesDayAdmin(LargeTableAdmin, ReadOnlyAdmin):
 @admin.register(SalesRollupState)
 class SalesRollupStateAdmin(ReadOnlyAdmin):
     list_display = ("watermark", "horizon", "horizon_seen_at", "folded_at")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    """Invitations supplier admins sent; revoke one from the supplier's team page or let it expire."""
+
+    list_display = ("email", "supplier", "role", "invited_by", "created_at", "expires_at", "accepted_at")
+    raw_id_fields = ("supplier", "invited_by", "accepted_by")
+    list_select_related = ("supplier", "invited_by")
+    search_fields = ("email",)
+    ordering = ("-id",)

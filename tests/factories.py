@@ -26,6 +26,7 @@ from customers.models import (
 from extranet.models import (
     AuditEvent,
     InventoryLevel,
+    Invitation,
     LoginAttempt,
     ProductSalesDay,
     ProposedOrder,
@@ -308,3 +309,14 @@ class ProductSalesDayFactory(factory.django.DjangoModelFactory):
     product = factory.SubFactory(ProductFactory)
     supplier = factory.SelfAttribute("product.supplier")
     day = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Invitation
+
+    supplier = factory.SubFactory(SupplierFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@brand.example")
+    role = SupplierMembership.Role.MEMBER
+    invited_by = factory.SubFactory(UserFactory)
+    expires_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=7))

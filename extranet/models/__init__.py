@@ -10,10 +10,12 @@ from extranet.models.orders import (
 )
 from extranet.models.sales import ProductSalesDay, SalesRollupState, SupplierSalesDay
 from extranet.models.security import AuditEvent, LoginAttempt
+from extranet.models.team import Invitation
 
 __all__ = [
     "AuditEvent",
     "InventoryLevel",
+    "Invitation",
     "LoginAttempt",
     "ProductSalesDay",
     "ProposedOrder",

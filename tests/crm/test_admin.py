@@ -43,6 +43,7 @@ from customers.models import (
 from extranet.models import (
     AuditEvent,
     InventoryLevel,
+    Invitation,
     LoginAttempt,
     ProductSalesDay,
     ProposedOrder,
@@ -66,6 +67,7 @@ from tests.factories import (
     ImportRowErrorFactory,
     InteractionFactory,
     InventoryLevelFactory,
+    InvitationFactory,
     LocationFactory,
     LoginAttemptFactory,
     MergeRecordFactory,
@@ -156,6 +158,7 @@ ROW_MAKERS: dict[type[Model], Callable[[int], object]] = {
     ProductSalesDay: lambda n: ProductSalesDayFactory.create_batch(n),
     ProposedOrderLine: lambda n: ProposedOrderLineFactory.create_batch(n),
     ProposedOrderEvent: lambda n: ProposedOrderEventFactory.create_batch(n),
+    Invitation: lambda n: InvitationFactory.create_batch(n),
     SalesRollupState: lambda n: [SalesRollupState.objects.create() for _ in range(n)],
 }
 
@@ -195,6 +198,7 @@ CHANGELIST_QUERIES: dict[type[Model], int] = {
     ProductSalesDay: 4,
     SalesRollupState: 5,
     ProposedOrderLine: 4,
+    Invitation: 5,
     ProposedOrderEvent: 4,
 }
 

@@ -12,6 +12,7 @@ from crm.models import Product, Supplier, User
 from crm.roles import Role
 from extranet.models import ProposedOrder, SupplierMembership
 from extranet.services import LineInput, buyer_assign, order_create, order_transition
+from extranet.team import ROLE_GROUPS
 from tests.factories import (
     InventoryLevelFactory,
     LocationFactory,
@@ -43,12 +44,7 @@ class World:
 
 
 def supplier_user(supplier: Supplier, role: str, **kwargs: object) -> User:
-    group = {
-        SupplierMembership.Role.ADMIN: Role.SUPPLIER_ADMIN,
-        SupplierMembership.Role.MEMBER: Role.SUPPLIER_MEMBER,
-        SupplierMembership.Role.READ_ONLY: Role.SUPPLIER_READ_ONLY,
-    }[role]
-    user = UserFactory(role=group, **kwargs)
+    user = UserFactory(role=ROLE_GROUPS[role], **kwargs)
     SupplierMembershipFactory(user=user, supplier=supplier, role=role)
     return user
 

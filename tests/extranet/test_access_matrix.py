@@ -31,7 +31,8 @@ SUPPLIERS = ["a_admin", "a_member", "a_ro", "b_admin"]
 STAFF = ["rep", "buyer_a", "buyer_x", "admin"]
 PREFIXES = ("extranet/", "buying/", "api/v1/extranet/")
 # Routes anyone may open: the extranet's own sign-in and sign-out.
-PUBLIC = {"extranet/login/", "extranet/logout/"}
+# An invitation link is opened by someone who has no account yet: tests/extranet/test_team.py covers it.
+PUBLIC = {"extranet/login/", "extranet/logout/", "extranet/invitations/<str:token>/"}
 
 
 def row(statuses: str) -> list[int]:
@@ -172,6 +173,24 @@ MATRIX = [
         a_member="200 302 405 405 405",
         a_ro="200 302 405 405 405",
         b_admin="200 302 405 405 405",
+    ),
+    page(
+        "team",
+        lambda w: "/extranet/team/",
+        lambda w: {"email": "new.colleague@brand.example", "role": "member"},
+        a_admin="200 302 405 405 405",
+        a_member=all_(403),
+        a_ro=all_(403),
+        b_admin="200 302 405 405 405",
+    ),
+    page(
+        "team member",
+        lambda w: f"/extranet/team/{SupplierMembership.objects.get(user=w.users['a_member']).pk}/",
+        lambda w: {"role": "read_only"},
+        a_admin="405 302 405 405 405",
+        a_member=all_(403),
+        a_ro=all_(403),
+        b_admin="405 404 405 405 405",
     ),
     staff_page("queue", lambda w: "/buying/orders/", buyer_a=READ, buyer_x=READ, admin=READ),
     staff_page(

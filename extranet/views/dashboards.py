@@ -44,7 +44,10 @@ class PeriodMixin(SupplierRequiredMixin):
     request: HttpRequest
 
     def period_form(self) -> PeriodForm:
-        form = PeriodForm(self.request.GET or None)
+        default = dashboards.Period.default()
+        form = PeriodForm(
+            self.request.GET or None, initial={"start": default.start, "end": default.end, "grain": "week"}
+        )
         if form.is_bound and form.is_valid():
             self.period, self.grain = form.cleaned_data["period"], form.cleaned_data["grain"]
         else:

@@ -18,6 +18,8 @@ from extranet.models import (
     InventoryLevel,
     Invitation,
     LoginAttempt,
+    Message,
+    MessageThread,
     ProductSalesDay,
     ProposedOrder,
     ProposedOrderEvent,
@@ -26,6 +28,7 @@ from extranet.models import (
     SupplierBuyerPermission,
     SupplierMembership,
     SupplierSalesDay,
+    ThreadReadState,
 )
 from extranet.models.orders import BUYER_PERMISSION_CODENAME
 
@@ -202,3 +205,46 @@ class InvitationAdmin(ReadOnlyAdmin):
     list_select_related = ("supplier", "invited_by")
     search_fields = ("email",)
     ordering = ("-id",)
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    extra = 0
+    raw_id_fields = ("author",)
+    readonly_fields = ("author", "from_supplier", "body", "created_at")
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(MessageThread)
+class MessageThreadAdmin(LargeTableAdmin):
+    list_display = ("subject", "supplier", "created_by", "last_message_at")
+    list_select_related = ("supplier", "created_by")
+    raw_id_fields = ("supplier", "created_by")
+    readonly_fields = ("last_message_id", "last_message_at", "created_at")
+    search_fields = ("id__exact",)
+    inlines = [MessageInline]
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(Message)
+class MessageAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    list_display = ("thread", "author", "from_supplier", "created_at")
+    list_select_related = ("thread", "author")
+    list_filter = ("from_supplier",)
+    raw_id_fields = ("thread", "author")
+    search_fields = ("thread__id__exact",)
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(ThreadReadState)
+class ThreadReadStateAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    list_display = ("thread", "user", "last_read_id")
+    list_select_related = ("thread", "user")
+    raw_id_fields = ("thread", "user")
+    ordering = ("-id",)
+    sortable_by = ()

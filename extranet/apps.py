@@ -17,3 +17,11 @@ class ExtranetConfig(AppConfig):
                 description=_("Suppliers' proposed orders waiting for your decision."),
             )
         )
+        register(
+            NavItem(
+                label=_("Supplier messages"),
+                url_name="buying:threads",
+                permission="extranet.view_messagethread",
+                description=_("Conversations with the suppliers you work with."),
+            )
+        )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from extranet.views import account, auth, dashboards, orders, team
+from extranet.views import account, auth, dashboards, messages, orders, team
 
 app_name = "extranet"
 
@@ -20,6 +20,8 @@ urlpatterns = [
     path("orders/<int:pk>/edit/", orders.OrderEditView.as_view(), name="order_edit"),
     path("orders/<int:pk>/<slug:action>/", orders.OrderActionView.as_view(), name="order_action"),
     path("api-token/", account.ApiTokenView.as_view(), name="api_token"),
+    path("messages/", messages.SupplierThreadListView.as_view(), name="threads"),
+    path("messages/<int:pk>/", messages.SupplierThreadView.as_view(), name="thread"),
     path("team/", team.TeamView.as_view(), name="team"),
     path("team/<int:pk>/", team.MemberView.as_view(), name="member"),
     path("invitations/<str:token>/", team.InvitationAcceptView.as_view(), name="invitation_accept"),

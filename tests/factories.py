@@ -28,12 +28,15 @@ from extranet.models import (
     InventoryLevel,
     Invitation,
     LoginAttempt,
+    Message,
+    MessageThread,
     ProductSalesDay,
     ProposedOrder,
     ProposedOrderEvent,
     ProposedOrderLine,
     SupplierMembership,
     SupplierSalesDay,
+    ThreadReadState,
 )
 
 PASSWORD = "correct-horse-battery"
@@ -320,3 +323,30 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     role = SupplierMembership.Role.MEMBER
     invited_by = factory.SubFactory(UserFactory)
     expires_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=7))
+
+
+class MessageThreadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MessageThread
+
+    supplier = factory.SubFactory(SupplierFactory)
+    subject = factory.Sequence(lambda n: f"Spring campaign {n}")
+    created_by = factory.SubFactory(UserFactory)
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    thread = factory.SubFactory(MessageThreadFactory)
+    author = factory.SubFactory(UserFactory)
+    from_supplier = True
+    body = "Can we have the photos by Friday?"
+
+
+class ThreadReadStateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ThreadReadState
+
+    thread = factory.SubFactory(MessageThreadFactory)
+    user = factory.SubFactory(UserFactory)

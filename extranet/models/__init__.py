@@ -2,6 +2,7 @@
 orders, and the audit and login records of its security."""
 
 from extranet.models.base import InventoryLevel, SupplierMembership
+from extranet.models.messaging import Message, MessageThread, ThreadReadState
 from extranet.models.orders import (
     ProposedOrder,
     ProposedOrderEvent,
@@ -17,6 +18,8 @@ __all__ = [
     "InventoryLevel",
     "Invitation",
     "LoginAttempt",
+    "Message",
+    "MessageThread",
     "ProductSalesDay",
     "ProposedOrder",
     "ProposedOrderEvent",
@@ -25,4 +28,5 @@ __all__ = [
     "SupplierBuyerPermission",
     "SupplierMembership",
     "SupplierSalesDay",
+    "ThreadReadState",
 ]

@@ -45,6 +45,8 @@ from extranet.models import (
     InventoryLevel,
     Invitation,
     LoginAttempt,
+    Message,
+    MessageThread,
     ProductSalesDay,
     ProposedOrder,
     ProposedOrderEvent,
@@ -53,6 +55,7 @@ from extranet.models import (
     SupplierBuyerPermission,
     SupplierMembership,
     SupplierSalesDay,
+    ThreadReadState,
 )
 from extranet.services import buyer_assign
 from tests.factories import (
@@ -71,6 +74,8 @@ from tests.factories import (
     LocationFactory,
     LoginAttemptFactory,
     MergeRecordFactory,
+    MessageFactory,
+    MessageThreadFactory,
     ProductFactory,
     ProductSalesDayFactory,
     ProposedOrderEventFactory,
@@ -81,6 +86,7 @@ from tests.factories import (
     SupplierFactory,
     SupplierMembershipFactory,
     SupplierSalesDayFactory,
+    ThreadReadStateFactory,
     UserFactory,
 )
 
@@ -108,6 +114,9 @@ LARGE_TABLES = {
     ProposedOrderEvent,
     SupplierSalesDay,
     ProductSalesDay,
+    MessageThread,
+    Message,
+    ThreadReadState,
 }
 
 # Foreign keys to these must be picked by id or by search, never from a <select> of the whole table.
@@ -159,6 +168,9 @@ ROW_MAKERS: dict[type[Model], Callable[[int], object]] = {
     ProposedOrderLine: lambda n: ProposedOrderLineFactory.create_batch(n),
     ProposedOrderEvent: lambda n: ProposedOrderEventFactory.create_batch(n),
     Invitation: lambda n: InvitationFactory.create_batch(n),
+    MessageThread: lambda n: MessageThreadFactory.create_batch(n),
+    Message: lambda n: MessageFactory.create_batch(n),
+    ThreadReadState: lambda n: ThreadReadStateFactory.create_batch(n),
     SalesRollupState: lambda n: [SalesRollupState.objects.create() for _ in range(n)],
 }
 
@@ -199,6 +211,9 @@ CHANGELIST_QUERIES: dict[type[Model], int] = {
     SalesRollupState: 5,
     ProposedOrderLine: 4,
     Invitation: 5,
+    MessageThread: 4,
+    Message: 4,
+    ThreadReadState: 4,
     ProposedOrderEvent: 4,
 }
 

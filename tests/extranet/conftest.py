@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from crm.models import Product, Supplier, User
 from crm.roles import Role
-from extranet.models import ProposedOrder, SupplierMembership
+from extranet.messaging import thread_start
+from extranet.models import MessageThread, ProposedOrder, SupplierMembership
 from extranet.services import LineInput, buyer_assign, order_create, order_transition
 from extranet.team import ROLE_GROUPS
 from tests.factories import (
@@ -35,6 +36,7 @@ class World:
     draft_a: ProposedOrder
     submitted_a: ProposedOrder
     draft_b: ProposedOrder
+    thread_a: MessageThread
 
     def client(self, persona: str) -> Client:
         client = Client()
@@ -84,4 +86,11 @@ def world(db: None) -> World:
         membership=member_b, requested_delivery_date=delivery, note="", lines=[LineInput("NK-PEG-270", 3)]
     )
     submitted_a.refresh_from_db()
-    return World(supplier_a, supplier_b, product_a, product_b, users, draft_a, submitted_a, draft_b)
+    thread_a = thread_start(
+        supplier_id=supplier_a.pk,
+        author=users["a_member"],
+        subject="Spring photos",
+        body="Ready?",
+        from_supplier=True,
+    )
+    return World(supplier_a, supplier_b, product_a, product_b, users, draft_a, submitted_a, draft_b, thread_a)

@@ -17,6 +17,9 @@ from crm.models import User
 from extranet.models import (
     AuditEvent,
     InventoryLevel,
+    Invitation,
+    Message,
+    MessageThread,
     ProposedOrder,
     ProposedOrderEvent,
     ProposedOrderLine,
@@ -62,10 +65,12 @@ def page(
     return Case(name, url, expected, body or (lambda w: {}))
 
 
-def staff_page(name: str, url: Callable[[World], str], **staff: str) -> Case:
+def staff_page(
+    name: str, url: Callable[[World], str], body: Callable[[World], dict] | None = None, **staff: str
+) -> Case:
     """A buying page of the staff UI: anonymous visitors go to the staff login, supplier users are refused."""
     expected = {"anon": all_(302), "rep": all_(403), **{p: all_(403) for p in SUPPLIERS}, **staff}
-    return Case(name, url, expected, lambda w: {"comment": "Looks right."})
+    return Case(name, url, expected, body or (lambda w: {"comment": "Looks right."}))
 
 
 def api(
@@ -192,6 +197,40 @@ MATRIX = [
         a_ro=all_(403),
         b_admin="405 404 405 405 405",
     ),
+    page(
+        "messages",
+        lambda w: "/extranet/messages/",
+        lambda w: {"subject": "Catalogue shoot", "body": "When?"},
+        a_admin="200 302 405 405 405",
+        a_member="200 302 405 405 405",
+        a_ro=READ_RO,
+        b_admin="200 302 405 405 405",
+    ),
+    page(
+        "thread",
+        lambda w: f"/extranet/messages/{w.thread_a.pk}/",
+        lambda w: {"body": "Friday works."},
+        a_admin="200 302 405 405 405",
+        a_member="200 302 405 405 405",
+        a_ro=READ_RO,
+        b_admin="404 404 405 405 405",
+    ),
+    staff_page(
+        "staff messages",
+        lambda w: "/buying/messages/",
+        lambda w: {"supplier": w.supplier_a.pk, "subject": "Catalogue shoot", "body": "When?"},
+        buyer_a="200 302 405 405 405",
+        buyer_x="200 400 405 405 405",
+        admin="200 400 405 405 405",
+    ),
+    staff_page(
+        "staff thread",
+        lambda w: f"/buying/messages/{w.thread_a.pk}/",
+        lambda w: {"body": "Friday works."},
+        buyer_a="200 302 405 405 405",
+        buyer_x="404 404 405 405 405",
+        admin="404 404 405 405 405",
+    ),
     staff_page("queue", lambda w: "/buying/orders/", buyer_a=READ, buyer_x=READ, admin=READ),
     staff_page(
         "buyer order",
@@ -293,6 +332,9 @@ def snapshot() -> list[Any]:
         list(SupplierMembership.objects.order_by("id").values_list("user_id", "supplier_id", "role")),
         list(InventoryLevel.objects.order_by("id").values()),
         list(User.objects.order_by("id").values_list("id", "is_active", "password")),
+        list(Message.objects.order_by("id").values_list("id", "thread_id", "body")),
+        list(MessageThread.objects.order_by("id").values_list("id", "last_message_id")),
+        list(Invitation.objects.order_by("id").values_list("id", "email")),
     ]
 
 

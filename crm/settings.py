@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     # Ours, in dependency order: each app imports only from those above it.
     "crm",
     "customers",
@@ -77,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "crm.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -269,6 +272,9 @@ CELERY_BEAT_SCHEDULE = {
 EXTRANET_ROLLUP_LAG_SECONDS = int(os.environ.get("EXTRANET_ROLLUP_LAG_SECONDS") or 30)
 EXTRANET_LOGIN_MAX_FAILURES = int(os.environ.get("EXTRANET_LOGIN_MAX_FAILURES") or 5)
 EXTRANET_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("EXTRANET_LOGIN_LOCKOUT_MINUTES") or 15)
+# Supplier admins must sign in with a second factor (TOTP) when on; any user who set one up must use it.
+EXTRANET_TWO_FACTOR_FOR_ADMINS = env_bool("EXTRANET_TWO_FACTOR_FOR_ADMINS", default=False)
+OTP_TOTP_ISSUER = "CRM supplier extranet"
 # Days an invitation link to the extranet works (once).
 EXTRANET_INVITATION_DAYS = int(os.environ.get("EXTRANET_INVITATION_DAYS") or 7)
 

@@ -6,12 +6,14 @@ Another supplier's object answers 404 like a missing one, and the refusal is aud
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from extranet.models import AuditEvent, SupplierMembership
 from extranet.selectors import ACCESS_EXTRANET, membership_of
@@ -28,6 +30,7 @@ class SupplierRequiredMixin:
     write_roles: tuple[str, ...] = WRITER_ROLES
     read_roles: tuple[str, ...] = tuple(SupplierMembership.Role.values)
     membership: SupplierMembership
+    two_factor_exempt = False  # the pages that set up or ask for the second factor
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
@@ -40,7 +43,24 @@ class SupplierRequiredMixin:
             raise PermissionDenied
         self.membership = membership
         request.extranet_membership = membership  # type: ignore[attr-defined]  # for the layout
+        if not self.two_factor_exempt:
+            second_factor = second_factor_redirect(request, membership)
+            if second_factor is not None:
+                return second_factor
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+
+def second_factor_redirect(request: HttpRequest, membership: SupplierMembership) -> HttpResponseBase | None:
+    """Where a session must go before this page: the code prompt (a device is set up but this session has
+    not entered a code) or the setup (an admin without a device, when admins must use one)."""
+    if getattr(request.user, "is_verified", lambda: False)():
+        return None
+    devices = TOTPDevice.objects.filter(user_id=membership.user_id, confirmed=True)
+    if devices.exists():
+        return redirect_to_login(request.get_full_path(), reverse("extranet:two_factor_verify"))
+    if settings.EXTRANET_TWO_FACTOR_FOR_ADMINS and membership.role == SupplierMembership.Role.ADMIN:
+        return HttpResponseRedirect(reverse("extranet:two_factor_setup"))
+    return None
 
 
 def refuse_out_of_scope(

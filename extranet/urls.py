@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from extranet.views import account, auth, dashboards, messages, orders, team
+from extranet.views import account, auth, dashboards, messages, orders, team, two_factor
 
 app_name = "extranet"
 
@@ -22,6 +22,8 @@ urlpatterns = [
     path("api-token/", account.ApiTokenView.as_view(), name="api_token"),
     path("messages/", messages.SupplierThreadListView.as_view(), name="threads"),
     path("messages/<int:pk>/", messages.SupplierThreadView.as_view(), name="thread"),
+    path("two-factor/", two_factor.TwoFactorSetupView.as_view(), name="two_factor_setup"),
+    path("two-factor/verify/", two_factor.TwoFactorVerifyView.as_view(), name="two_factor_verify"),
     path("team/", team.TeamView.as_view(), name="team"),
     path("team/<int:pk>/", team.MemberView.as_view(), name="member"),
     path("invitations/<str:token>/", team.InvitationAcceptView.as_view(), name="invitation_accept"),

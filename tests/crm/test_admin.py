@@ -20,6 +20,7 @@ from django.forms import ModelChoiceField
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from pytest_django import DjangoAssertNumQueries
 from rest_framework.authtoken.models import Token, TokenProxy
 
@@ -171,6 +172,7 @@ ROW_MAKERS: dict[type[Model], Callable[[int], object]] = {
     MessageThread: lambda n: MessageThreadFactory.create_batch(n),
     Message: lambda n: MessageFactory.create_batch(n),
     ThreadReadState: lambda n: ThreadReadStateFactory.create_batch(n),
+    TOTPDevice: lambda n: [TOTPDevice.objects.create(user=UserFactory(), name="phone") for _ in range(n)],
     SalesRollupState: lambda n: [SalesRollupState.objects.create() for _ in range(n)],
 }
 
@@ -211,6 +213,7 @@ CHANGELIST_QUERIES: dict[type[Model], int] = {
     SalesRollupState: 5,
     ProposedOrderLine: 4,
     Invitation: 5,
+    TOTPDevice: 5,
     MessageThread: 4,
     Message: 4,
     ThreadReadState: 4,

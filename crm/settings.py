@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     # Ours, in dependency order: each app imports only from those above it.
     "crm",
     "customers",
@@ -77,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "crm.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -196,6 +199,7 @@ SPECTACULAR_SETTINGS = {
         "ImportStatusEnum": "customers.models.ImportJob.Status",
         "ImportKindEnum": "customers.models.ImportJob.Kind",
         "SegmentKindEnum": "campaigns.models.Segment.Kind",
+        "ProposedOrderStatusEnum": "extranet.models.orders.ProposedOrder.Status",
     },
 }
 
@@ -282,7 +286,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.segments_refresh_all",
         "schedule": crontab(hour=4, minute=0),
     },
+    # New purchase lines folded into the supplier dashboards' daily rollups.
+    "extranet-sales-rollup": {"task": "extranet.sales_rollup_fold", "schedule": 30.0},
 }
+
+# --- Supplier extranet ---------------------------------------------------------------------------
+# How long the newest purchase line id must have been seen before the rollup folds up to it (a line with
+# a smaller id may still be in an uncommitted transaction until then); failed extranet sign-ins of one
+# username from one address before a lockout, and how long it lasts.
+EXTRANET_ROLLUP_LAG_SECONDS = int(os.environ.get("EXTRANET_ROLLUP_LAG_SECONDS") or 30)
+EXTRANET_LOGIN_MAX_FAILURES = int(os.environ.get("EXTRANET_LOGIN_MAX_FAILURES") or 5)
+EXTRANET_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("EXTRANET_LOGIN_LOCKOUT_MINUTES") or 15)
+# Supplier admins must sign in with a second factor (TOTP) when on; any user who set one up must use it.
+EXTRANET_TWO_FACTOR_FOR_ADMINS = env_bool("EXTRANET_TWO_FACTOR_FOR_ADMINS", default=False)
+OTP_TOTP_ISSUER = "CRM supplier extranet"
+# Days an invitation link to the extranet works (once).
+EXTRANET_INVITATION_DAYS = int(os.environ.get("EXTRANET_INVITATION_DAYS") or 7)
 
 # --- Email ----------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(

@@ -13,6 +13,8 @@ urlpatterns = [
     path("accounts/language/", views.language_set, name="language_set"),
     path("customers/", include("customers.urls")),
     path("segments/", include("campaigns.urls")),
+    path("buying/", include("extranet.buying_urls")),
+    path("extranet/", include("extranet.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("crm.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

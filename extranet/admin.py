@@ -4,12 +4,33 @@ Users, suppliers and products are picked with autocomplete, never from a ``<sele
 inventory levels (a million products times their locations) are a ``LargeTableAdmin``.
 """
 
+from typing import Any
+
 from django.contrib import admin
+from django.contrib.auth.models import Permission
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from crm.admin_utils import LargeTableAdmin
 from crm.models import Supplier
-from extranet.models import InventoryLevel, SupplierMembership
+from extranet.models import (
+    AuditEvent,
+    InventoryLevel,
+    Invitation,
+    LoginAttempt,
+    Message,
+    MessageThread,
+    ProductSalesDay,
+    ProposedOrder,
+    ProposedOrderEvent,
+    ProposedOrderLine,
+    SalesRollupState,
+    SupplierBuyerPermission,
+    SupplierMembership,
+    SupplierSalesDay,
+    ThreadReadState,
+)
+from extranet.models.orders import BUYER_PERMISSION_CODENAME
 
 
 @admin.register(SupplierMembership)
@@ -39,3 +60,191 @@ class InventoryLevelAdmin(LargeTableAdmin):
     @admin.display(description=_("supplier"))
     def supplier(self, obj: InventoryLevel) -> Supplier:
         return obj.product.supplier
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the extranet's services only: readable, never added, changed or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    """Approvals, role changes, invitations, lockouts and refused cross-tenant requests, newest first."""
+
+    list_display = ("created_at", "action", "actor", "supplier_id_or_none", "ip_address", "summary")
+    list_select_related = ("actor",)
+    raw_id_fields = ("actor",)
+    list_filter = ("action",)
+    search_fields = ("actor__username__exact",)
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(LoginAttempt)
+class LoginAttemptAdmin(admin.ModelAdmin):
+    """Failed sign-in counters; deleting a row lifts its lockout."""
+
+    list_display = ("username", "ip_address", "failures", "last_failure_at", "locked_until")
+    search_fields = ("username",)
+    readonly_fields = ("username", "ip_address", "failures", "last_failure_at")
+    ordering = ("-last_failure_at",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(SupplierBuyerPermission)
+class SupplierBuyerPermissionAdmin(admin.ModelAdmin):
+    """Which staff users are buyers of which suppliers (django-guardian object permissions)."""
+
+    list_display = ("user", "content_object", "permission")
+    list_select_related = ("user", "content_object", "permission__content_type")
+    search_fields = ("user__username", "content_object__code", "content_object__name")
+    autocomplete_fields = ("user", "content_object")
+    ordering = ("-id",)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "permission":
+            kwargs["queryset"] = Permission.objects.filter(
+                content_type__app_label="crm", codename=BUYER_PERMISSION_CODENAME
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ProposedOrderLineInline(admin.TabularInline):
+    model = ProposedOrderLine
+    raw_id_fields = ("product",)
+    extra = 0
+
+
+class ProposedOrderEventInline(admin.TabularInline):
+    model = ProposedOrderEvent
+    extra = 0
+    readonly_fields = ("actor", "from_status", "to_status", "comment", "created_at")
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ProposedOrder)
+class ProposedOrderAdmin(LargeTableAdmin):
+    """Proposed orders; the status moves only through the workflow (the buyers' queue or the API)."""
+
+    list_display = ("__str__", "supplier", "status", "requested_delivery_date", "created_by", "submitted_at")
+    list_select_related = ("supplier", "created_by")
+    list_filter = ("status",)
+    search_fields = ("id__exact",)
+    raw_id_fields = ("supplier", "created_by", "decided_by")
+    readonly_fields = ("status", "submitted_at", "decided_by", "decided_at", "created_at", "updated_at")
+    inlines = [ProposedOrderLineInline, ProposedOrderEventInline]
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(ProposedOrderLine)
+class ProposedOrderLineAdmin(LargeTableAdmin):
+    list_display = ("order", "product", "quantity", "unit_cost")
+    list_select_related = ("order", "product")
+    raw_id_fields = ("order", "product")
+    search_fields = ("order__id__exact",)
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(ProposedOrderEvent)
+class ProposedOrderEventAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    """Every step of every proposed order: who moved it, from which status to which, and why."""
+
+    list_display = ("order", "from_status", "to_status", "actor", "created_at")
+    list_select_related = ("order", "actor")
+    list_filter = ("to_status",)
+    raw_id_fields = ("order", "actor")
+    search_fields = ("order__id__exact",)
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(SupplierSalesDay)
+class SupplierSalesDayAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    list_display = ("supplier", "day", "channel", "location_id_or_zero", "units", "revenue", "return_units")
+    list_select_related = ("supplier",)
+    raw_id_fields = ("supplier",)
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(ProductSalesDay)
+class ProductSalesDayAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    list_display = ("product", "supplier", "day", "units", "revenue", "return_units")
+    list_select_related = ("product", "supplier")
+    raw_id_fields = ("supplier", "product")
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(SalesRollupState)
+class SalesRollupStateAdmin(ReadOnlyAdmin):
+    list_display = ("watermark", "horizon", "horizon_seen_at", "folded_at")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    """Invitations supplier admins sent; revoke one from the supplier's team page or let it expire."""
+
+    list_display = ("email", "supplier", "role", "invited_by", "created_at", "expires_at", "accepted_at")
+    raw_id_fields = ("supplier", "invited_by", "accepted_by")
+    list_select_related = ("supplier", "invited_by")
+    search_fields = ("email",)
+    ordering = ("-id",)
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    extra = 0
+    raw_id_fields = ("author",)
+    readonly_fields = ("author", "from_supplier", "body", "created_at")
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(MessageThread)
+class MessageThreadAdmin(LargeTableAdmin):
+    list_display = ("subject", "supplier", "created_by", "last_message_at")
+    list_select_related = ("supplier", "created_by")
+    raw_id_fields = ("supplier", "created_by")
+    readonly_fields = ("last_message_id", "last_message_at", "created_at")
+    search_fields = ("id__exact",)
+    inlines = [MessageInline]
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(Message)
+class MessageAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    list_display = ("thread", "author", "from_supplier", "created_at")
+    list_select_related = ("thread", "author")
+    list_filter = ("from_supplier",)
+    raw_id_fields = ("thread", "author")
+    search_fields = ("thread__id__exact",)
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(ThreadReadState)
+class ThreadReadStateAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    list_display = ("thread", "user", "last_read_id")
+    list_select_related = ("thread", "user")
+    raw_id_fields = ("thread", "user")
+    ordering = ("-id",)
+    sortable_by = ()

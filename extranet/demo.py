@@ -6,19 +6,39 @@ gets an admin, so that cross-tenant refusals can be shown with two real tenants.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from crm.demo import EXTRANET_LOGIN_URL, DemoLogin, SeedContext, catalog_of
 from crm.demo.catalog import BRANDS
-from crm.models import User
+from crm.models import Product, User
 from crm.roles import Role
-from extranet.models import InventoryLevel, SupplierMembership
+from extranet.models import (
+    InventoryLevel,
+    ProductSalesDay,
+    ProposedOrder,
+    SalesRollupState,
+    SupplierBuyerPermission,
+    SupplierMembership,
+    SupplierSalesDay,
+)
+from extranet.rollup import sales_rollup_fold
+from extranet.services import LineInput, buyer_assign, order_create, order_transition
 
-SEEDED_MODELS = [SupplierMembership, InventoryLevel]
+SEEDED_MODELS = [
+    SupplierMembership,
+    InventoryLevel,
+    SupplierSalesDay,
+    ProductSalesDay,
+    SalesRollupState,
+    SupplierBuyerPermission,
+    ProposedOrder,
+]
 
 
 @dataclass(frozen=True)
@@ -60,6 +80,14 @@ def seed(ctx: SeedContext) -> None:
                 inventory_rows(ctx),
             )
         ctx.analyze(InventoryLevel)
+    with ctx.phase("Sales rollups"):
+        # Every seeded line is committed with the seed: fold them all now, no lag needed.
+        sales_rollup_fold(lag=dt.timedelta(0))
+        ctx.analyze(SupplierSalesDay)
+        ctx.analyze(ProductSalesDay)
+    if ctx.options.users:
+        with ctx.phase("Buyer assignment and proposed orders"):
+            seed_buying(ctx)
 
 
 def seed_supplier_users(ctx: SeedContext) -> None:
@@ -101,3 +129,31 @@ def inventory_rows(ctx: SeedContext) -> Iterator[tuple[Any, ...]]:
                 on_hand = -1 - int(rnd() * 3)  # sold before the delivery was booked in
             on_order = int(20 + rnd() * 180) if warehouse and rnd() < 0.3 else 0
             yield product_id, location_id, on_hand, on_order, clock.text(clock.now - int(rnd() * 72 * 3600))
+
+
+def seed_buying(ctx: SeedContext) -> None:
+    """The demo buyer is assigned to supplier A; A has a submitted order waiting in the queue and a draft."""
+    supplier_a = catalog_of(ctx).supplier_ids[0]
+    buyer = User.objects.filter(username="buyer").first()
+    if buyer is not None:
+        buyer_assign(user=buyer, supplier_id=supplier_a)
+    member = SupplierMembership.objects.select_related("user").get(user__username="supplier_member")
+    skus = list(
+        Product.objects.filter(supplier_id=supplier_a).order_by("sku").values_list("sku", flat=True)[:3]
+    )
+    if not skus:
+        return
+    delivery = timezone.localdate() + dt.timedelta(days=21)
+    submitted = order_create(
+        membership=member,
+        requested_delivery_date=delivery,
+        note="Winter restock for the Gangnam and Hongdae stores.",
+        lines=[LineInput(sku=sku, quantity=24 * (n + 1)) for n, sku in enumerate(skus)],
+    )
+    order_transition(order=submitted, actor=member.user, name="submit")
+    order_create(
+        membership=member,
+        requested_delivery_date=delivery + dt.timedelta(days=14),
+        note="",
+        lines=[LineInput(sku=skus[0], quantity=12)],
+    )

@@ -24,7 +24,21 @@ from customers.models import (
     PurchaseLine,
     SourceSystem,
 )
-from extranet.models import InventoryLevel, SupplierMembership
+from extranet.models import (
+    AuditEvent,
+    InventoryLevel,
+    Invitation,
+    LoginAttempt,
+    Message,
+    MessageThread,
+    ProductSalesDay,
+    ProposedOrder,
+    ProposedOrderEvent,
+    ProposedOrderLine,
+    SupplierMembership,
+    SupplierSalesDay,
+    ThreadReadState,
+)
 
 PASSWORD = "correct-horse-battery"
 
@@ -269,6 +283,8 @@ class DataSubjectRequestFactory(factory.django.DjangoModelFactory):
 def access_record_queries() -> int:
     """The queries one access record costs a request: one INSERT (sealing into the chain comes later)."""
     return 1
+
+
 class SegmentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Segment
@@ -287,3 +303,106 @@ class SegmentMembershipFactory(factory.django.DjangoModelFactory):
     segment = factory.SubFactory(SegmentFactory)
     customer = factory.SubFactory(CustomerFactory)
     entered_at = factory.LazyFunction(timezone.now)
+
+
+class ProposedOrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProposedOrder
+
+    supplier = factory.SubFactory(SupplierFactory)
+    requested_delivery_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=30))
+    created_by = factory.SubFactory(UserFactory)
+
+
+class ProposedOrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProposedOrderLine
+
+    order = factory.SubFactory(ProposedOrderFactory)
+    product = factory.SubFactory(ProductFactory, supplier=factory.SelfAttribute("..order.supplier"))
+    quantity = 10
+    unit_cost = Decimal("60000")
+
+
+class ProposedOrderEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProposedOrderEvent
+
+    order = factory.SubFactory(ProposedOrderFactory)
+    actor = factory.SubFactory(UserFactory)
+    to_status = ProposedOrder.Status.DRAFT
+
+
+class AuditEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AuditEvent
+
+    actor = factory.SubFactory(UserFactory)
+    action = AuditEvent.Action.CROSS_TENANT
+    summary = "Refused GET of extranet.ProposedOrder 1 outside the caller's scope"
+
+
+class LoginAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LoginAttempt
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    ip_address = "127.0.0.1"
+    failures = 1
+    last_failure_at = factory.LazyFunction(timezone.now)
+
+
+class SupplierSalesDayFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SupplierSalesDay
+
+    supplier = factory.SubFactory(SupplierFactory)
+    day = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+    channel = "store"
+
+
+class ProductSalesDayFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductSalesDay
+
+    product = factory.SubFactory(ProductFactory)
+    supplier = factory.SelfAttribute("product.supplier")
+    day = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Invitation
+
+    supplier = factory.SubFactory(SupplierFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@brand.example")
+    role = SupplierMembership.Role.MEMBER
+    invited_by = factory.SubFactory(UserFactory)
+    expires_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=7))
+
+
+class MessageThreadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MessageThread
+
+    supplier = factory.SubFactory(SupplierFactory)
+    subject = factory.Sequence(lambda n: f"Spring campaign {n}")
+    created_by = factory.SubFactory(UserFactory)
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    thread = factory.SubFactory(MessageThreadFactory)
+    author = factory.SubFactory(UserFactory)
+    from_supplier = True
+    body = "Can we have the photos by Friday?"
+
+
+class ThreadReadStateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ThreadReadState
+
+    thread = factory.SubFactory(MessageThreadFactory)
+    user = factory.SubFactory(UserFactory)

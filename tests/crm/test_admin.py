@@ -21,6 +21,7 @@ from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from pytest_django import DjangoAssertNumQueries
 from rest_framework.authtoken.models import Token, TokenProxy
 
@@ -44,8 +45,26 @@ from customers.models import (
 )
 from customers.privacy.hooks import PersonalDataAdminMixin
 from customers.privacy.models import AccessChainHead, AccessCheckpoint, AccessRecord, DataSubjectRequest
-from extranet.models import InventoryLevel, SupplierMembership
+from extranet.models import (
+    AuditEvent,
+    InventoryLevel,
+    Invitation,
+    LoginAttempt,
+    Message,
+    MessageThread,
+    ProductSalesDay,
+    ProposedOrder,
+    ProposedOrderEvent,
+    ProposedOrderLine,
+    SalesRollupState,
+    SupplierBuyerPermission,
+    SupplierMembership,
+    SupplierSalesDay,
+    ThreadReadState,
+)
+from extranet.services import buyer_assign
 from tests.factories import (
+    AuditEventFactory,
     ConsentChangeFactory,
     ConsentFactory,
     ContractFactory,
@@ -57,15 +76,25 @@ from tests.factories import (
     ImportRowErrorFactory,
     InteractionFactory,
     InventoryLevelFactory,
+    InvitationFactory,
     LocationFactory,
+    LoginAttemptFactory,
     MergeRecordFactory,
+    MessageFactory,
+    MessageThreadFactory,
     ProductFactory,
+    ProductSalesDayFactory,
+    ProposedOrderEventFactory,
+    ProposedOrderFactory,
+    ProposedOrderLineFactory,
     PurchaseLineFactory,
     SegmentFactory,
     SegmentMembershipFactory,
     SourceSystemFactory,
     SupplierFactory,
     SupplierMembershipFactory,
+    SupplierSalesDayFactory,
+    ThreadReadStateFactory,
     UserFactory,
     access_record_queries,
     access_records,
@@ -91,6 +120,15 @@ LARGE_TABLES = {
     OutboxMessage,
     IdempotencyKey,
     SegmentMembership,
+    AuditEvent,
+    ProposedOrder,
+    ProposedOrderLine,
+    ProposedOrderEvent,
+    SupplierSalesDay,
+    ProductSalesDay,
+    MessageThread,
+    Message,
+    ThreadReadState,
 }
 
 # Foreign keys to these must be picked by id or by search, never from a <select> of the whole table.
@@ -140,6 +178,22 @@ ROW_MAKERS: dict[type[Model], Callable[[int], object]] = {
     DataSubjectRequest: lambda n: DataSubjectRequestFactory.create_batch(n),
     Segment: lambda n: SegmentFactory.create_batch(n),
     SegmentMembership: lambda n: SegmentMembershipFactory.create_batch(n),
+    AuditEvent: lambda n: AuditEventFactory.create_batch(n),
+    LoginAttempt: lambda n: LoginAttemptFactory.create_batch(n),
+    SupplierBuyerPermission: lambda n: [
+        buyer_assign(user=UserFactory(role=Role.BUYER), supplier_id=SupplierFactory().pk) for _ in range(n)
+    ],
+    ProposedOrder: lambda n: ProposedOrderFactory.create_batch(n),
+    SupplierSalesDay: lambda n: SupplierSalesDayFactory.create_batch(n),
+    ProductSalesDay: lambda n: ProductSalesDayFactory.create_batch(n),
+    ProposedOrderLine: lambda n: ProposedOrderLineFactory.create_batch(n),
+    ProposedOrderEvent: lambda n: ProposedOrderEventFactory.create_batch(n),
+    Invitation: lambda n: InvitationFactory.create_batch(n),
+    MessageThread: lambda n: MessageThreadFactory.create_batch(n),
+    Message: lambda n: MessageFactory.create_batch(n),
+    ThreadReadState: lambda n: ThreadReadStateFactory.create_batch(n),
+    TOTPDevice: lambda n: [TOTPDevice.objects.create(user=UserFactory(), name="phone") for _ in range(n)],
+    SalesRollupState: lambda n: [SalesRollupState.objects.create() for _ in range(n)],
 }
 
 # The queries of each changelist, whatever the number of rows, on SQLite: the session, the user, the
@@ -176,6 +230,20 @@ CHANGELIST_QUERIES: dict[type[Model], int] = {
     DataSubjectRequest: 5,
     Segment: 5,
     SegmentMembership: 4,
+    AuditEvent: 4,
+    LoginAttempt: 5,
+    SupplierBuyerPermission: 5,
+    ProposedOrder: 4,
+    SupplierSalesDay: 4,
+    ProductSalesDay: 4,
+    SalesRollupState: 5,
+    ProposedOrderLine: 4,
+    Invitation: 5,
+    TOTPDevice: 5,
+    MessageThread: 4,
+    Message: 4,
+    ThreadReadState: 4,
+    ProposedOrderEvent: 4,
 }
 
 

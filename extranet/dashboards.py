@@ -1,0 +1,208 @@
+"""The figures of the supplier dashboards, read from the daily rollups (``extranet.models.sales``).
+
+Every function takes the supplier id that the caller's membership resolved, so a dashboard can only ever
+aggregate its own supplier's rows; each is one set-based query over an index that starts with the
+supplier and the day.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Sum
+from django.db.models.functions import TruncMonth, TruncWeek
+from django.utils import timezone
+
+from crm.models import Location, Product
+from extranet.models import InventoryLevel, ProductSalesDay, SupplierSalesDay
+
+MAX_RANGE_DAYS = 731
+RECENT_SALES_DAYS = 28  # weeks of supply are on hand over the average week of the last four
+LOW_STOCK_WEEKS = Decimal(2)
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A range of whole days, both ends included, in the interface's time zone."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @classmethod
+    def default(cls) -> "Period":
+        today = timezone.localdate()
+        return cls(today - dt.timedelta(days=RECENT_SALES_DAYS - 1), today)
+
+
+def _figures() -> dict[str, Any]:
+    return {
+        "units": Sum("units"),
+        "revenue": Sum("revenue"),
+        "cost": Sum("cost"),
+        "return_units": Sum("return_units"),
+        "return_revenue": Sum("return_revenue"),
+        "return_cost": Sum("return_cost"),
+    }
+
+
+def _derive(row: dict[str, Any]) -> dict[str, Any]:
+    """Net figures of a row of sums: revenue and cost net of returns, margin, margin %, returns rate."""
+    units = int(row.get("units") or 0)
+    returned = int(row.get("return_units") or 0)
+    revenue = Decimal(row.get("revenue") or 0) - Decimal(row.get("return_revenue") or 0)
+    cost = Decimal(row.get("cost") or 0) - Decimal(row.get("return_cost") or 0)
+    margin = revenue - cost
+    return {
+        **row,
+        "units": units,
+        "return_units": returned,
+        "net_units": units - returned,
+        "net_revenue": revenue.quantize(Decimal("1")),
+        "net_cost": cost.quantize(Decimal("1")),
+        "gross_margin": margin.quantize(Decimal("1")),
+        "margin_pct": (margin / revenue * 100).quantize(Decimal("0.1")) if revenue else None,
+        "returns_rate": (Decimal(returned) / units * 100).quantize(Decimal("0.1")) if units else None,
+    }
+
+
+def _days(supplier_id: int, period: Period) -> Any:
+    return SupplierSalesDay.objects.filter(supplier_id=supplier_id, day__range=(period.start, period.end))
+
+
+def sales_totals(*, supplier_id: int, period: Period) -> dict[str, Any]:
+    return _derive(_days(supplier_id, period).aggregate(**_figures()))
+
+
+def sales_by_period(*, supplier_id: int, period: Period, grain: str) -> list[dict[str, Any]]:
+    """Sums per week (starting Monday) or per calendar month of the range."""
+    trunc = TruncMonth("day") if grain == "month" else TruncWeek("day")
+    rows = (
+        _days(supplier_id, period)
+        .annotate(bucket=trunc)
+        .values("bucket")
+        .annotate(**_figures())
+        .order_by("bucket")
+    )
+    return [_derive({**row, "bucket": _as_date(row["bucket"])}) for row in rows]
+
+
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def sales_by_channel(*, supplier_id: int, period: Period) -> list[dict[str, Any]]:
+    rows = _days(supplier_id, period).values("channel").annotate(**_figures()).order_by("-revenue")
+    return [_derive(row) for row in rows]
+
+
+def sales_by_location(*, supplier_id: int, period: Period) -> list[dict[str, Any]]:
+    """Sums per store, warehouse or online shop; sales without a location are left out."""
+    rows = list(
+        _days(supplier_id, period)
+        .exclude(location_id_or_zero=0)
+        .values("location_id_or_zero")
+        .annotate(**_figures())
+        .order_by("-revenue")
+    )
+    names = Location.objects.in_bulk([row["location_id_or_zero"] for row in rows])
+    return [
+        _derive({**row, "location": names.get(row["location_id_or_zero"])})
+        for row in rows
+        if row["location_id_or_zero"] in names
+    ]
+
+
+def sales_by_product(
+    *, supplier_id: int, period: Period, order_by: str = "-revenue", limit: int | None = 50
+) -> list[dict[str, Any]]:
+    """Sums per product over the range, best first; ``limit=None`` for every product that sold."""
+    rows = (
+        ProductSalesDay.objects.filter(supplier_id=supplier_id, day__range=(period.start, period.end))
+        .values("product_id")
+        .annotate(**_figures())
+        .order_by(order_by, "product_id")
+    )
+    picked = list(rows if limit is None else rows[:limit])
+    products = Product.objects.only("sku", "name").in_bulk([row["product_id"] for row in picked])
+    return [_derive({**row, "product": products[row["product_id"]]}) for row in picked]
+
+
+def inventory_totals(*, supplier_id: int) -> dict[str, int]:
+    totals = InventoryLevel.objects.filter(product__supplier_id=supplier_id).aggregate(
+        on_hand=Sum("on_hand"), on_order=Sum("on_order")
+    )
+    return {key: int(value or 0) for key, value in totals.items()}
+
+
+def inventory_by_product(*, supplier_id: int, after_sku: str = "", size: int = 50) -> dict[str, Any]:
+    """A page of the supplier's products by SKU (keyset) with stock, recent sales and weeks of supply.
+
+    Three queries whatever the page size: the products, their stock, their sales of the last four weeks.
+    """
+    products = Product.objects.filter(supplier_id=supplier_id).only("sku", "name").order_by("sku")
+    if after_sku:
+        products = products.filter(sku__gt=after_sku)
+    page = list(products[: size + 1])
+    rows = page[:size]
+    ids = [product.pk for product in rows]
+    stock = {
+        row["product_id"]: row
+        for row in InventoryLevel.objects.filter(product_id__in=ids)
+        .values("product_id")
+        .annotate(on_hand=Sum("on_hand"), on_order=Sum("on_order"))
+        .order_by()
+    }
+    since = timezone.localdate() - dt.timedelta(days=RECENT_SALES_DAYS - 1)
+    sold = {
+        row["product_id"]: int(row["net"] or 0)
+        for row in ProductSalesDay.objects.filter(product_id__in=ids, day__gte=since)
+        .values("product_id")
+        .annotate(net=Sum("units") - Sum("return_units"))
+        .order_by()
+    }
+    return {
+        "rows": [_stock_row(product, stock.get(product.pk, {}), sold.get(product.pk, 0)) for product in rows],
+        "next_sku": rows[-1].sku if len(page) > size else None,
+    }
+
+
+def _stock_row(product: Product, stock: dict[str, Any], recent_units: int) -> dict[str, Any]:
+    on_hand = int(stock.get("on_hand") or 0)
+    weekly = Decimal(recent_units) * 7 / RECENT_SALES_DAYS
+    weeks = (Decimal(max(on_hand, 0)) / weekly).quantize(Decimal("0.1")) if weekly > 0 else None
+    return {
+        "product": product,
+        "on_hand": on_hand,
+        "on_order": int(stock.get("on_order") or 0),
+        "recent_units": recent_units,
+        "weeks_of_supply": weeks,
+        "low_stock": on_hand <= 0 or (weeks is not None and weeks < LOW_STOCK_WEEKS),
+    }
+
+
+def inventory_rows_for_export(*, supplier_id: int) -> Any:
+    """Every stock row of the supplier (product × location), streamed by SKU for a CSV file."""
+    return (
+        InventoryLevel.objects.filter(product__supplier_id=supplier_id)
+        .order_by("product__sku", "location__name")
+        .values_list("product__sku", "product__name", "location__name", "on_hand", "on_order")
+        .iterator(chunk_size=5000)
+    )
+
+
+def profitability(*, supplier_id: int, period: Period) -> dict[str, Any]:
+    """Totals of the range with sell-through: net units sold over those units plus what is on hand now."""
+    totals = sales_totals(supplier_id=supplier_id, period=period)
+    on_hand = max(inventory_totals(supplier_id=supplier_id)["on_hand"], 0)
+    sold = totals["net_units"]
+    totals["on_hand"] = on_hand
+    totals["sell_through"] = (
+        (Decimal(sold) / (sold + on_hand) * 100).quantize(Decimal("0.1")) if sold + on_hand > 0 else None
+    )
+    return totals

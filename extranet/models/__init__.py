@@ -1,0 +1,32 @@
+"""The supplier portal's data, one module per feature: memberships and stock, sales rollups, proposed
+orders, and the audit and login records of its security."""
+
+from extranet.models.base import InventoryLevel, SupplierMembership
+from extranet.models.messaging import Message, MessageThread, ThreadReadState
+from extranet.models.orders import (
+    ProposedOrder,
+    ProposedOrderEvent,
+    ProposedOrderLine,
+    SupplierBuyerPermission,
+)
+from extranet.models.sales import ProductSalesDay, SalesRollupState, SupplierSalesDay
+from extranet.models.security import AuditEvent, LoginAttempt
+from extranet.models.team import Invitation
+
+__all__ = [
+    "AuditEvent",
+    "InventoryLevel",
+    "Invitation",
+    "LoginAttempt",
+    "Message",
+    "MessageThread",
+    "ProductSalesDay",
+    "ProposedOrder",
+    "ProposedOrderEvent",
+    "ProposedOrderLine",
+    "SalesRollupState",
+    "SupplierBuyerPermission",
+    "SupplierMembership",
+    "SupplierSalesDay",
+    "ThreadReadState",
+]

@@ -1,0 +1,103 @@
+"""Folding purchase lines into the daily sales rollups that supplier dashboards read.
+
+Set-based: one ``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE`` per rollup table and id range, on
+PostgreSQL and SQLite alike. The watermark moves in the same transaction as the sums it covers, and the
+state row is locked for the fold, so two folds never count a line twice. See ``SalesRollupState`` for
+why a fold stops at a horizon that lags the newest line.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from customers.models import PurchaseLine
+from extranet.models import ProductSalesDay, SalesRollupState, SupplierSalesDay
+
+CHUNK_LINES = 500_000
+
+_FIGURES = """
+    SUM(CASE WHEN is_return THEN 0 ELSE quantity END),
+    SUM(CASE WHEN is_return THEN 0 ELSE quantity * unit_price END),
+    SUM(CASE WHEN is_return THEN 0 ELSE quantity * unit_cost END),
+    SUM(CASE WHEN is_return THEN quantity ELSE 0 END),
+    SUM(CASE WHEN is_return THEN quantity * unit_price ELSE 0 END),
+    SUM(CASE WHEN is_return THEN quantity * unit_cost ELSE 0 END)
+"""
+_FIGURE_COLUMNS = ("units", "revenue", "cost", "return_units", "return_revenue", "return_cost")
+
+
+def _day_expression() -> str:
+    """SQL for a line's calendar day in ``TIME_ZONE`` (one placeholder: the zone name)."""
+    if connection.vendor == "postgresql":
+        return "(occurred_at AT TIME ZONE %s)::date"
+    return "django_datetime_cast_date(occurred_at, %s, 'UTC')"
+
+
+def _upsert_sql(table: str, keys: tuple[str, ...], selected: tuple[str, ...]) -> str:
+    """The statement that adds the lines of an id range to a rollup table's rows."""
+    day = _day_expression()
+    select_keys = ", ".join(day if column == "day" else column for column in selected)
+    updates = ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in _FIGURE_COLUMNS)
+    return (
+        f"INSERT INTO {table} ({', '.join(keys)}, {', '.join(_FIGURE_COLUMNS)}) "  # noqa: S608
+        f"SELECT {select_keys}, {_FIGURES} FROM {PurchaseLine._meta.db_table} "
+        f"WHERE id > %s AND id <= %s GROUP BY {select_keys} "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+    )
+
+
+def _fold_range(after: int, up_to: int) -> None:
+    # The day expression's zone is bound twice: in the SELECT list and in the GROUP BY.
+    params: list[str | int] = [settings.TIME_ZONE, after, up_to, settings.TIME_ZONE]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _upsert_sql(
+                SupplierSalesDay._meta.db_table,
+                ("supplier_id", "day", "channel", "location_id_or_zero"),
+                ("supplier_id", "day", "channel", "COALESCE(location_id, 0)"),
+            ),
+            params,
+        )
+        cursor.execute(
+            _upsert_sql(
+                ProductSalesDay._meta.db_table,
+                ("supplier_id", "day", "product_id"),
+                ("supplier_id", "day", "product_id"),
+            ),
+            params,
+        )
+
+
+def sales_rollup_fold(*, lag: dt.timedelta | None = None, chunk: int = CHUNK_LINES) -> int:
+    """Fold the purchase lines added since the last fold into the rollups; return how many ids it covered.
+
+    ``lag`` (default ``EXTRANET_ROLLUP_LAG_SECONDS``) is how long a line id must have been the newest seen
+    before lines up to it are folded; ``lag=timedelta(0)`` folds everything committed now (tests, bulk
+    loads with no concurrent writers).
+    """
+    if lag is None:
+        lag = dt.timedelta(seconds=settings.EXTRANET_ROLLUP_LAG_SECONDS)
+    now = timezone.now()
+    newest = PurchaseLine.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    covered = 0
+    with transaction.atomic():
+        state, _created = SalesRollupState.objects.select_for_update().get_or_create(pk=1)
+        if lag:
+            ready = state.horizon_seen_at is not None and now - state.horizon_seen_at >= lag
+            target = state.horizon if ready else state.watermark
+        else:
+            target = newest
+        start = state.watermark
+        while start < target:
+            end = min(start + chunk, target)
+            _fold_range(start, end)
+            start = end
+        covered = target - state.watermark
+        state.watermark = target
+        if not lag or state.horizon_seen_at is None or now - state.horizon_seen_at >= lag:
+            state.horizon, state.horizon_seen_at = newest, now
+        state.folded_at = now
+        state.save()
+    return covered

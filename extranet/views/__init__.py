@@ -1,0 +1,1 @@
+"""Pages of the supplier extranet (under /extranet/) and the buyers' queue in the staff UI."""

@@ -1,0 +1,158 @@
+"""Supplier dashboards (extranet/dashboards.py, extranet/views/dashboards.py), issue 5 item 3."""
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries
+
+from crm.models import Product
+from customers.models import Interaction
+from extranet import dashboards
+from extranet.rollup import sales_rollup_fold
+from tests.extranet.conftest import World
+from tests.factories import InventoryLevelFactory, LocationFactory, ProductFactory, PurchaseLineFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def sell(
+    product: Product, quantity: int, *, days_ago: int = 1, is_return: bool = False, channel: str = "store"
+) -> None:
+    PurchaseLineFactory(
+        product=product,
+        quantity=quantity,
+        is_return=is_return,
+        unit_price=Decimal("100000"),
+        unit_cost=Decimal("60000"),
+        interaction__occurred_at=timezone.now() - dt.timedelta(days=days_ago),
+        interaction__channel=channel,
+    )
+
+
+@pytest.fixture
+def sales(world: World) -> World:
+    sell(world.product_a, 10)
+    sell(world.product_a, 2, is_return=True)
+    sell(world.product_a, 4, channel=Interaction.Channel.WEB, days_ago=3)
+    sell(world.product_b, 50)  # supplier B: never in A's figures
+    sell(world.product_a, 99, days_ago=400)  # outside the default range
+    sales_rollup_fold(lag=dt.timedelta(0))
+    return world
+
+
+def test_totals_margin_returns_and_sell_through(sales: World) -> None:
+    figures = dashboards.profitability(supplier_id=sales.supplier_a.pk, period=dashboards.Period.default())
+
+    assert figures["units"] == 14 and figures["return_units"] == 2 and figures["net_units"] == 12
+    assert figures["net_revenue"] == Decimal("1200000")
+    assert figures["gross_margin"] == Decimal("480000")
+    assert figures["margin_pct"] == Decimal("40.0")
+    assert figures["returns_rate"] == Decimal("14.3")
+    assert figures["on_hand"] == 30
+    assert figures["sell_through"] == Decimal("28.6")  # 12 / (12 + 30)
+
+
+def test_channels_and_weeks(sales: World) -> None:
+    period = dashboards.Period.default()
+    channels = {
+        row["channel"]: row["net_units"]
+        for row in dashboards.sales_by_channel(supplier_id=sales.supplier_a.pk, period=period)
+    }
+    assert channels == {"store": 8, "web": 4}
+    weeks = dashboards.sales_by_period(supplier_id=sales.supplier_a.pk, period=period, grain="week")
+    assert sum(row["net_units"] for row in weeks) == 12
+    assert all(row["bucket"].weekday() == 0 for row in weeks)
+
+
+def test_inventory_weeks_of_supply_and_low_stock(world: World) -> None:
+    sell(world.product_a, 56)  # 14 a week over four weeks: 30 on hand is ~2.1 weeks
+    slow = ProductFactory(supplier=world.supplier_a, sku="NB-0001")
+    InventoryLevelFactory(product=slow, location=LocationFactory(), on_hand=0, on_order=40)
+    sales_rollup_fold(lag=dt.timedelta(0))
+
+    page = dashboards.inventory_by_product(supplier_id=world.supplier_a.pk)
+
+    rows = {row["product"].sku: row for row in page["rows"]}
+    assert set(rows) == {"NB-1080-270", "NB-0001"}
+    assert rows["NB-1080-270"]["weeks_of_supply"] == Decimal("2.1")
+    assert not rows["NB-1080-270"]["low_stock"]
+    assert rows["NB-0001"]["low_stock"] and rows["NB-0001"]["on_order"] == 40
+
+
+def test_a_range_is_chosen_by_the_user(sales: World) -> None:
+    client = sales.client("a_admin")
+    start = (timezone.localdate() - dt.timedelta(days=500)).isoformat()
+
+    response = client.get(
+        "/extranet/profitability/", {"start": start, "end": timezone.localdate().isoformat()}
+    )
+    assert response.context["totals"]["units"] == 113
+
+    refused = client.get("/extranet/profitability/", {"start": "2026-02-01", "end": "2026-01-01"})
+    assert refused.status_code == 200
+    assert "The start date is after the end date." in refused.content.decode()
+
+
+def test_pages_show_charts(sales: World) -> None:
+    client = sales.client("a_member")
+    for url in ["/extranet/", "/extranet/sales/", "/extranet/profitability/"]:
+        page = client.get(url).content.decode()
+        assert '<svg class="extranet-chart"' in page, url
+        assert "<rect" in page, url
+
+
+def test_csv_exports_escape_formulas_and_keep_to_the_supplier(sales: World) -> None:
+    Product.objects.filter(pk=sales.product_a.pk).update(name='=HYPERLINK("http://evil.example","x")')
+    client = sales.client("a_admin")
+
+    for url, column in [
+        ("/extranet/sales/?export=product", 1),
+        ("/extranet/profitability/?export=product", 1),
+        ("/extranet/inventory/?export=locations", 1),
+    ]:
+        response = client.get(url)
+        assert response["Content-Type"].startswith("text/csv")
+        rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+        assert rows[1][column].startswith("'="), url
+        assert all(row[0] != "NK-PEG-270" for row in rows), url
+    assert client.get("/extranet/sales/?export=nonsense").status_code == 404
+
+
+# Session, user, membership, permissions, second-factor devices, then the figures: overview = totals + on hand + series;
+# sales = four tables + product names + location names; profitability = totals + on hand + products +
+# names; inventory = products + stock + recent sales + totals.
+PAGE_QUERIES = {
+    "/extranet/": 9,
+    "/extranet/sales/": 11,
+    "/extranet/profitability/": 10,
+    "/extranet/inventory/": 10,
+}
+
+
+@pytest.mark.parametrize("url", list(PAGE_QUERIES))
+def test_pages_cost_the_same_queries_for_one_and_many_products(
+    world: World, url: str, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    client = world.client("a_admin")
+    sell(world.product_a, 3)
+    sales_rollup_fold(lag=dt.timedelta(0))
+    client.get(url)
+
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    assert len(one) == PAGE_QUERIES[url], [q["sql"][:80] for q in one.captured_queries]
+    store = LocationFactory()
+    for n in range(30):
+        product = ProductFactory(supplier=world.supplier_a, sku=f"NB-X{n:03d}")
+        InventoryLevelFactory(product=product, location=store)
+        sell(product, 1 + n % 3, channel="web" if n % 2 else "store")
+    sales_rollup_fold(lag=dt.timedelta(0))
+
+    with django_assert_num_queries(len(one)):
+        assert client.get(url).status_code == 200

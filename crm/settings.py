@@ -200,6 +200,8 @@ SPECTACULAR_SETTINGS = {
         "ImportKindEnum": "customers.models.ImportJob.Kind",
         "SegmentKindEnum": "campaigns.models.Segment.Kind",
         "ProposedOrderStatusEnum": "extranet.models.orders.ProposedOrder.Status",
+        "InteractionChannelEnum": "customers.models.Interaction.Channel",
+        "ConsentChannelEnum": "customers.models.ConsentChannel",
     },
 }
 

@@ -32,6 +32,7 @@ from crm.models import Location, Product
 from crm.outbox import outbox_publish
 from customers.contact import is_placeholder_email, is_placeholder_phone, normalize_email, normalize_phone
 from customers.models import Customer, CustomerIdentity, Interaction, SourceSystem
+from customers.privacy.consent import consent_changes_apply, consent_changes_validate
 
 MAX_BATCH = 1000
 # Bind parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
@@ -57,6 +58,7 @@ _EVENT_FIELDS = {
     "properties",
     "nps_score",
     "location",
+    "consents",
 }
 _CUSTOMER_FIELDS = {"source", "id", "email", "phone", "name"}
 _LINE_FIELDS = {"sku", "quantity", "unit_price"}
@@ -140,6 +142,8 @@ class _Event:
     match: str = ""
     match_note: str = ""
     result: ItemResult | None = field(default=None, repr=False)
+    # Consent decisions the event carries (channel, purpose, granted): see customers.privacy.consent.
+    consents: list[tuple[str, str, bool]] = field(default_factory=list)
 
 
 class _Errors:
@@ -175,6 +179,13 @@ def events_ingest(*, events: list[Any]) -> BatchResult:
 
     with transaction.atomic():
         stored = _store(valid)
+        consent_changes_apply(
+            changes=[
+                (event.customer_id, event.source.code, event.occurred_at, event.consents)
+                for event in stored
+                if event.consents and event.result is not None and event.result.status == "created"
+            ]
+        )
     for event in stored:
         results[event.index] = event.result
     return BatchResult(results=[r for r in results if r is not None])
@@ -387,6 +398,7 @@ def _validate(
         if not (customer_external_id or email_raw or phone_raw):
             errors.add("customer", "required", "Name the customer by id, email or phone.")
 
+    consents = consent_changes_validate(raw.get("consents"), errors)
     if errors or source is None or customer_source is None or occurred_at is None:
         return None, errors
     return (
@@ -409,6 +421,7 @@ def _validate(
             email=email,
             phone=phone,
             name=name,
+            consents=consents,
         ),
         errors,
     )

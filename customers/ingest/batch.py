@@ -10,6 +10,7 @@ from customers.ingest.sql import staging_prepare
 from customers.ingest.types import MAX_BATCH, TOPIC_INGESTED, BatchResult, BatchTooLarge, ItemResult, _Event
 from customers.ingest.validation import _locations, _products, _source_systems, _validate
 from customers.ingest.writes import _insert_interactions
+from customers.privacy.consent import consent_changes_apply
 
 
 def events_ingest(*, events: list[Any], max_batch: int | None = MAX_BATCH) -> BatchResult:
@@ -34,6 +35,13 @@ def events_ingest(*, events: list[Any], max_batch: int | None = MAX_BATCH) -> Ba
     staging_prepare()
     with transaction.atomic():
         stored = _store(valid)
+        consent_changes_apply(
+            changes=[
+                (event.customer_id, event.source.code, event.occurred_at, event.consents)
+                for event in stored
+                if event.consents and event.result is not None and event.result.status == "created"
+            ]
+        )
     for event in stored:
         results[event.index] = event.result
     return BatchResult(results=[r for r in results if r is not None])

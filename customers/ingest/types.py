@@ -32,6 +32,7 @@ _EVENT_FIELDS = {
     "properties",
     "nps_score",
     "location",
+    "consents",
 }
 _CUSTOMER_FIELDS = {"source", "id", "email", "phone", "name"}
 _LINE_FIELDS = {"sku", "quantity", "unit_price"}
@@ -124,6 +125,8 @@ class _Event:
     match: str = ""
     match_note: str = ""
     result: ItemResult | None = field(default=None, repr=False)
+    # Consent decisions the event carries (channel, purpose, granted): see customers.privacy.consent.
+    consents: list[tuple[str, str, bool]] = field(default_factory=list)
 
 
 class _Errors:

@@ -23,6 +23,7 @@ from customers.ingest.types import (
     _Product,
 )
 from customers.models import SourceSystem
+from customers.privacy.consent import consent_changes_validate
 
 # --- validation -------------------------------------------------------------------------------------
 
@@ -232,6 +233,7 @@ def _validate(
         if not (customer_external_id or email_raw or phone_raw):
             errors.add("customer", "required", "Name the customer by id, email or phone.")
 
+    consents = consent_changes_validate(raw.get("consents"), errors)
     if errors or source is None or customer_source is None or occurred_at is None:
         return None, errors
     return (
@@ -254,6 +256,7 @@ def _validate(
             email=email,
             phone=phone,
             name=name,
+            consents=consents,
         ),
         errors,
     )

@@ -4,8 +4,9 @@ channel for this purpose? Set-based, so a campaign asks once for a million recip
 No consent row means no consent. Erased and merged-away customers are never contactable.
 """
 
+import datetime as dt
 from collections.abc import Iterable
-from typing import Any, overload
+from typing import Any, Protocol, overload
 
 from django.db.models import QuerySet
 
@@ -53,3 +54,61 @@ def consent_allows(
     if isinstance(customer_ids, int):
         return consent_allowed_ids([customer_ids], channel, purpose).exists()
     return set(consent_allowed_ids(customer_ids, channel, purpose))
+
+
+class _ErrorSink(Protocol):
+    def add(self, path: str, code: str, message: str) -> None: ...
+
+
+def consent_changes_validate(value: Any, errors: _ErrorSink) -> list[tuple[str, str, bool]]:
+    """An event's ``consents``: a list of ``{"channel", "purpose" (default marketing), "granted"}``,
+    checked with errors named by path (``consents.0.channel``)."""
+    if value in (None, []):
+        return []
+    if not isinstance(value, list):
+        errors.add("consents", "invalid", "A list of consent decisions.")
+        return []
+    changes = []
+    for position, item in enumerate(value):
+        path = f"consents.{position}"
+        if not isinstance(item, dict):
+            errors.add(path, "invalid", "A consent decision is an object.")
+            continue
+        for unknown in sorted(set(item) - {"channel", "purpose", "granted"}):
+            errors.add(f"{path}.{unknown}", "unknown_field", "Unknown field.")
+        channel, purpose = item.get("channel"), item.get("purpose", ConsentPurpose.MARKETING)
+        granted = item.get("granted")
+        if channel not in ConsentChannel.values:
+            errors.add(f"{path}.channel", "invalid_choice", f"Use one of {', '.join(ConsentChannel.values)}.")
+        if purpose not in ConsentPurpose.values:
+            errors.add(f"{path}.purpose", "invalid_choice", f"Use one of {', '.join(ConsentPurpose.values)}.")
+        if not isinstance(granted, bool):
+            errors.add(f"{path}.granted", "invalid", "true or false.")
+        else:
+            changes.append((str(channel), str(purpose), granted))
+    return changes
+
+
+def consent_changes_apply(
+    *, changes: list[tuple[int | None, str, dt.datetime, list[tuple[str, str, bool]]]]
+) -> int:
+    """Record the consent decisions of newly stored events: source is the event's source system, the
+    time the event's. Replayed (duplicate) events are not passed, so history is never doubled."""
+    from customers.services import consent_record
+
+    applied = 0
+    for customer_id, source, occurred_at, decisions in changes:
+        if customer_id is None:
+            continue
+        customer = Customer(pk=customer_id)
+        for channel, purpose, granted in decisions:
+            consent_record(
+                customer=customer,
+                channel=channel,
+                purpose=purpose,
+                granted=granted,
+                source=source,
+                changed_at=occurred_at,
+            )
+            applied += 1
+    return applied

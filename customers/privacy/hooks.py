@@ -16,6 +16,7 @@ from django.contrib.admin import helpers as admin_helpers
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
+from django.utils.translation import gettext
 from rest_framework import status as http_status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -197,9 +198,9 @@ class PersonalDataAPIMixin:
         if note.action in FILE_ACTIONS:
             note.reason = request_reason(request).strip()
             if len(note.reason) < REASON_MIN_LENGTH:
+                message = gettext("Give the reason for this download in at least %(n)d characters.")
                 raise ValidationError(
-                    {"reason": ["Give the reason for this download (at least 5 characters)."]},
-                    code="reason_required",
+                    {"reason": [message % {"n": REASON_MIN_LENGTH}]}, code="reason_required"
                 )
         setattr(request, NOTE_ATTRIBUTE, note)
         setattr(request._request, NOTE_ATTRIBUTE, note)

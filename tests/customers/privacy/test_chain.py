@@ -192,7 +192,7 @@ def _rehash_from(seq: int) -> None:
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_appends_never_fork_the_chain() -> None:
     AccessChainHead.objects.get_or_create(pk=1)
     errors: list[Exception] = []

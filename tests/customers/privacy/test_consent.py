@@ -166,3 +166,51 @@ def test_the_api_refuses_roles_without_the_permission_and_erased_customers() -> 
         format="json",
     )
     assert response.status_code == 409
+
+
+def test_ingested_events_carry_consent_decisions_once() -> None:
+    from tests.factories import SourceSystemFactory
+
+    SourceSystemFactory(code="web", name="Web")
+    client = api_client(UserFactory(role=Role.INTEGRATION))
+    event = {
+        "source": "web",
+        "external_id": "E-1",
+        "customer": {"source": "web", "id": "W-1"},
+        "kind": "web_visit",
+        "channel": "web",
+        "occurred_at": "2026-11-20T14:03:00+09:00",
+        "consents": [
+            {"channel": "email", "purpose": "marketing", "granted": True},
+            {"channel": "sms", "granted": False},
+        ],
+    }
+    first = client.post("/api/v1/events/", event, format="json")
+    assert first.status_code == 201, first.content
+    customer_id = first.json()["results"][0]["customer_id"]
+    assert consent_allows(customer_id, "email", "marketing") is True
+    assert consent_allows(customer_id, "sms", "marketing") is False
+    change = ConsentChange.objects.get(customer_id=customer_id, channel="email")
+    assert (change.source, change.changed_at) == ("web", dt.datetime(2026, 11, 20, 5, 3, tzinfo=dt.UTC))
+
+    assert client.post("/api/v1/events/", event, format="json").json()["results"][0]["status"] == "duplicate"
+    assert ConsentChange.objects.filter(customer_id=customer_id).count() == 2
+
+
+def test_ingested_consents_are_checked_by_path() -> None:
+    from tests.factories import SourceSystemFactory
+
+    SourceSystemFactory(code="web", name="Web")
+    event = {
+        "source": "web",
+        "external_id": "E-2",
+        "customer": {"source": "web", "id": "W-2"},
+        "kind": "web_visit",
+        "channel": "web",
+        "occurred_at": "2026-11-20T14:03:00+09:00",
+        "consents": [{"channel": "fax", "granted": "yes"}],
+    }
+    body = api_client(UserFactory(role=Role.INTEGRATION)).post("/api/v1/events/", event, format="json").json()
+    errors = body["results"][0]["errors"]
+    assert {"consents.0.channel", "consents.0.granted"} <= set(errors)
+    assert not ConsentChange.objects.exists()

@@ -14,8 +14,9 @@ from itertools import groupby
 from typing import Any, cast
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -244,6 +245,8 @@ class InteractionLogView(StaffRequiredMixin, View):
                         form.add_error(None, f"{field}: {problem['message']}")
                 status = 400
             else:
+                if not _is_htmx(request):  # without JavaScript: back to the page, which shows it
+                    return HttpResponseRedirect(reverse("customers:customer_detail", args=[customer.pk]))
                 response = render(
                     request,
                     "customers/partials/timeline_log_form.html",

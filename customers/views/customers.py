@@ -24,6 +24,7 @@ from django.views import View
 
 from crm.permissions import STAFF_UI_PERMISSION, StaffRequiredMixin
 from customers.forms import InteractionLogForm, TimelineFilterForm
+from customers.icons import DEFAULT_ICON, ICONS
 from customers.models import Customer, Interaction, SourceSystem
 from customers.search import customer_search
 from customers.selectors import customer_page
@@ -41,7 +42,7 @@ VIEW_TIMELINE = (STAFF_UI_PERMISSION, VIEW_CUSTOMER, "customers.view_interaction
 SEARCH_LIMIT = 20
 POLL_SECONDS = 1
 
-# An icon (Bootstrap-style inline SVG path names in the template) and a colour per kind.
+# An icon (customers/icons.py) and a colour per kind.
 KIND_STYLE = {
     "purchase": ("bag", "success"),
     "return": ("return", "warning"),
@@ -74,7 +75,8 @@ def _decorate(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     kinds = dict(Interaction.Kind.choices)
     channels = dict(Interaction.Channel.choices)
     for item in items:
-        item["icon"], item["tone"] = KIND_STYLE.get(item["kind"], ("dot", "secondary"))
+        icon, item["tone"] = KIND_STYLE.get(item["kind"], ("dot", "secondary"))
+        item["icon_svg"] = ICONS.get(icon, DEFAULT_ICON)
         item["kind_label"] = kinds.get(item["kind"], item["kind"])
         item["channel_label"] = channels.get(item["channel"], item["channel"])
         item["properties_list"] = sorted((item.get("properties") or {}).items())

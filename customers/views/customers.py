@@ -14,8 +14,9 @@ from itertools import groupby
 from typing import Any, cast
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -23,6 +24,7 @@ from django.views import View
 
 from crm.permissions import STAFF_UI_PERMISSION, StaffRequiredMixin
 from customers.forms import InteractionLogForm, TimelineFilterForm
+from customers.icons import DEFAULT_ICON, ICONS
 from customers.models import Customer, Interaction, SourceSystem
 from customers.search import customer_search
 from customers.selectors import customer_page
@@ -40,7 +42,7 @@ VIEW_TIMELINE = (STAFF_UI_PERMISSION, VIEW_CUSTOMER, "customers.view_interaction
 SEARCH_LIMIT = 20
 POLL_SECONDS = 1
 
-# An icon (Bootstrap-style inline SVG path names in the template) and a colour per kind.
+# An icon (customers/icons.py) and a colour per kind.
 KIND_STYLE = {
     "purchase": ("bag", "success"),
     "return": ("return", "warning"),
@@ -73,7 +75,8 @@ def _decorate(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     kinds = dict(Interaction.Kind.choices)
     channels = dict(Interaction.Channel.choices)
     for item in items:
-        item["icon"], item["tone"] = KIND_STYLE.get(item["kind"], ("dot", "secondary"))
+        icon, item["tone"] = KIND_STYLE.get(item["kind"], ("dot", "secondary"))
+        item["icon_svg"] = ICONS.get(icon, DEFAULT_ICON)
         item["kind_label"] = kinds.get(item["kind"], item["kind"])
         item["channel_label"] = channels.get(item["channel"], item["channel"])
         item["properties_list"] = sorted((item.get("properties") or {}).items())
@@ -244,6 +247,8 @@ class InteractionLogView(StaffRequiredMixin, View):
                         form.add_error(None, f"{field}: {problem['message']}")
                 status = 400
             else:
+                if not _is_htmx(request):  # without JavaScript: back to the page, which shows it
+                    return HttpResponseRedirect(reverse("customers:customer_detail", args=[customer.pk]))
                 response = render(
                     request,
                     "customers/partials/timeline_log_form.html",

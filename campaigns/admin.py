@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Segment, SegmentMembership
 from crm.admin_utils import LargeTableAdmin
+from customers.privacy.hooks import PersonalDataAdminMixin
 
 
 @admin.register(Segment)
@@ -19,7 +20,7 @@ class SegmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(SegmentMembership)
-class SegmentMembershipAdmin(LargeTableAdmin):
+class SegmentMembershipAdmin(PersonalDataAdminMixin, LargeTableAdmin):
     list_display = ("id", "segment", "customer", "entered_at", "exited_at")
     list_select_related = ("segment", "customer")
     # A customer's memberships by the customer's id (the history index starts with the customer).

@@ -9,7 +9,18 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         # Registers the outbox handlers (after the customers app's: see campaigns.tasks).
         from campaigns import tasks  # noqa: F401
+        from campaigns.selectors import customer_segments
         from crm.navigation import NavItem, register
+        from customers.panels import CustomerPanel, panel_register
+
+        # The customer page shows the segments the customer is in, and why.
+        panel_register(
+            CustomerPanel(
+                template="campaigns/partials/customer_segments.html",
+                context=lambda request, customer: {"customer_segments": customer_segments(customer.pk)},
+                permission="campaigns.view_segment",
+            )
+        )
 
         register(
             NavItem(

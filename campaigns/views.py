@@ -43,6 +43,9 @@ from campaigns.sentences import rule_sentence
 from crm.exports import spreadsheet_safe
 from crm.pagination import keyset_page
 from crm.permissions import STAFF_UI_PERMISSION, StaffRequiredMixin
+from customers.privacy.hooks import PersonalDataViewMixin, note_customers, reason_required
+from customers.privacy.masking import can_see_personal_data, mask_value
+from customers.privacy.models import AccessAction
 
 VIEW = "campaigns.view_segment"
 VIEW_MEMBERS = "campaigns.view_segmentmembership"
@@ -61,8 +64,9 @@ class SegmentListView(StaffRequiredMixin, TemplateView):
         return {**super().get_context_data(**kwargs), "page": keyset_page(self.request, segment_list())}
 
 
-class SegmentDetailView(StaffRequiredMixin, TemplateView):
-    """A segment: its rule in words, its size, and its members a keyset page at a time."""
+class SegmentDetailView(StaffRequiredMixin, PersonalDataViewMixin, TemplateView):
+    """A segment: its rule in words, its size, and its members a keyset page at a time (an access record
+    names the customers shown)."""
 
     permission_required = (STAFF_UI_PERMISSION, VIEW)
     template_name = "campaigns/segment_detail.html"
@@ -79,6 +83,7 @@ class SegmentDetailView(StaffRequiredMixin, TemplateView):
         }
         if self.request.user.has_perm(VIEW_MEMBERS):
             context["page"] = keyset_page(self.request, segment_members(segment=segment))
+            note_customers(self.request, [member.customer_id for member in context["page"].rows])
         return context
 
 
@@ -94,6 +99,7 @@ def _builder_context(request: HttpRequest, tree: dict[str, Any], segment: Segmen
     else:
         sentence = rule_sentence(clean, segment_names(rule_segment_ids(clean)))
         preview = segment_preview(rule=clean)
+        note_customers(request, [customer.pk for customer in preview.sample], AccessAction.SEARCH)
     other_segments = Segment.objects.order_by("name").only("pk", "name")
     if segment is not None:
         other_segments = other_segments.exclude(pk=segment.pk)
@@ -108,8 +114,11 @@ def _builder_context(request: HttpRequest, tree: dict[str, Any], segment: Segmen
     }
 
 
-class SegmentBuilderView(StaffRequiredMixin, View):
-    """htmx: the builder re-drawn after a change or a button (add or remove a condition or group)."""
+class SegmentBuilderView(StaffRequiredMixin, PersonalDataViewMixin, View):
+    """htmx: the builder re-drawn after a change or a button (add or remove a condition or group); the
+    sample of members it shows is logged as a search."""
+
+    personal_data_action = AccessAction.SEARCH
 
     permission_required = STAFF_UI_PERMISSION
 
@@ -125,8 +134,11 @@ class SegmentBuilderView(StaffRequiredMixin, View):
         return render(request, "campaigns/partials/builder.html", _builder_context(request, tree, segment))
 
 
-class SegmentEditView(StaffRequiredMixin, TemplateView):
-    """Create (``pk`` absent, ``campaigns.add_segment``) or change (``campaigns.change_segment``) a segment."""
+class SegmentEditView(StaffRequiredMixin, PersonalDataViewMixin, TemplateView):
+    """Create (``pk`` absent, ``campaigns.add_segment``) or change (``campaigns.change_segment``) a segment.
+    The builder's sample of members is logged as a search."""
+
+    personal_data_action = AccessAction.SEARCH
 
     template_name = "campaigns/segment_edit.html"
 
@@ -204,8 +216,11 @@ class SegmentRefreshView(StaffRequiredMixin, View):
         return HttpResponseRedirect(reverse("campaigns:segment_detail", args=[pk]))
 
 
-class StaticMembersView(StaffRequiredMixin, View):
-    """Put customers in, or take them out of, a static segment (typed ids or an uploaded list)."""
+class StaticMembersView(StaffRequiredMixin, PersonalDataViewMixin, View):
+    """Put customers in, or take them out of, a static segment (typed ids or an uploaded list); the
+    customers named are logged as a change."""
+
+    personal_data_action = AccessAction.CHANGE
 
     permission_required = (STAFF_UI_PERMISSION, CHANGE_MEMBERS)
 
@@ -216,6 +231,7 @@ class StaticMembersView(StaffRequiredMixin, View):
             if not form.is_valid():
                 raise ValidationError([e for errors in form.errors.values() for e in errors])
             ids = form.customer_ids()
+            note_customers(request, ids)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return HttpResponseRedirect(reverse("campaigns:segment_detail", args=[pk]))
@@ -232,21 +248,28 @@ class StaticMembersView(StaffRequiredMixin, View):
         return HttpResponseRedirect(reverse("campaigns:segment_detail", args=[pk]))
 
 
-class SegmentExportView(StaffRequiredMixin, View):
-    """The members as CSV, streamed a chunk at a time; cells a spreadsheet would run are escaped."""
+class SegmentExportView(StaffRequiredMixin, PersonalDataViewMixin, View):
+    """The members as CSV, streamed a chunk at a time; cells a spreadsheet would run are escaped. The
+    reason is asked first, and the access record names every member in the file."""
+
+    personal_data_action = AccessAction.DOWNLOAD
 
     permission_required = (STAFF_UI_PERMISSION, VIEW_MEMBERS, "customers.view_customer")
     COLUMNS = ("customer_id", "name", "email", "phone", "region", "entered_at")
 
     def get(self, request: HttpRequest, pk: int) -> StreamingHttpResponse:
         segment = get_object_or_404(Segment, pk=pk)
+        reason_required(request)
         members = segment_members(segment=segment).order_by("-pk")
+        note_customers(request, members.values_list("customer_id", flat=True))
 
         class Echo:
             def write(self, value: str) -> str:
                 return value
 
         writer = csv.writer(Echo())
+        # Email and phone in full only for users who may see personal data, as on every page.
+        show = can_see_personal_data(request.user)
 
         def rows() -> Iterator[str]:
             yield "\ufeff" + writer.writerow(self.COLUMNS)
@@ -258,8 +281,8 @@ class SegmentExportView(StaffRequiredMixin, View):
                         for value in (
                             customer.pk,
                             customer.name,
-                            customer.email,
-                            customer.phone,
+                            customer.email if show else mask_value("email", customer.email),
+                            customer.phone if show else mask_value("phone", customer.phone),
                             customer.region,
                             member.entered_at.isoformat(),
                         )
@@ -271,11 +294,13 @@ class SegmentExportView(StaffRequiredMixin, View):
         return response
 
 
-class AtRiskView(StaffRequiredMixin, TemplateView):
+class AtRiskView(StaffRequiredMixin, PersonalDataViewMixin, TemplateView):
     """The reps' alert list: valuable customers at risk of churning, riskiest first within each page."""
 
     permission_required = (STAFF_UI_PERMISSION, VIEW_MEMBERS)
     template_name = "campaigns/at_risk.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return {**super().get_context_data(**kwargs), "page": keyset_page(self.request, at_risk_members())}
+        page = keyset_page(self.request, at_risk_members())
+        note_customers(self.request, [member.customer_id for member in page.rows])
+        return {**super().get_context_data(**kwargs), "page": page}

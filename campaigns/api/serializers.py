@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from campaigns.models import Segment, SegmentMembership
+from customers.privacy.masking import MaskedField
 
 
 class SegmentSerializer(serializers.ModelSerializer):
@@ -61,7 +62,8 @@ class MemberSerializer(serializers.ModelSerializer):
 
     customer_id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(source="customer.name", read_only=True)
-    email = serializers.CharField(source="customer.email", read_only=True)
+    # Masked for users without customers.view_personal_data, like every personal field of the API.
+    email = MaskedField("email", source="customer.email")
 
     class Meta:
         model = SegmentMembership

@@ -30,6 +30,8 @@ from campaigns.sentences import rule_sentence
 from crm.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from crm.api.pagination import IdCursorPagination
 from crm.api.permissions import ModelPermissions
+from customers.privacy.hooks import PersonalDataAPIMixin, note_customers
+from customers.privacy.models import AccessAction
 
 
 def _rule_error(error: RuleError) -> ValidationError:
@@ -51,13 +53,24 @@ class MembersPermission(IsAuthenticated):
 
 
 class SegmentViewSet(
+    PersonalDataAPIMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Segments: list (cursor pages), read, create, change; ``members`` lists who is in one now."""
+    """Segments: list (cursor pages), read, create, change; ``members`` lists who is in one now.
+
+    Segments themselves hold no personal data; a page of members writes an access record naming them.
+    """
+
+    personal_data_actions = {
+        "members": AccessAction.VIEW,
+        "create": AccessAction.CHANGE,
+        "update": AccessAction.CHANGE,
+        "partial_update": AccessAction.CHANGE,
+    }
 
     permission_classes = [ModelPermissions]
     pagination_class = IdCursorPagination
@@ -111,6 +124,7 @@ class SegmentViewSet(
         segment = self.get_object()
         paginator = IdCursorPagination()
         page = paginator.paginate_queryset(segment_members(segment=segment), request, view=self)
+        note_customers(request, [member.customer_id for member in page or []])
         return paginator.get_paginated_response(MemberSerializer(page, many=True).data)
 
 
@@ -127,8 +141,11 @@ class PreviewPermission(IsAuthenticated):
     request=SegmentPreviewInputSerializer,
     responses={200: SegmentPreviewSerializer},
 )
-class SegmentPreviewView(APIView):
+class SegmentPreviewView(PersonalDataAPIMixin, APIView):
+    """The sample's customers are written to the access log as a search."""
+
     permission_classes = [PreviewPermission]
+    personal_data_actions = {"post": AccessAction.SEARCH}
 
     def post(self, request: Request) -> Response:
         serializer = SegmentPreviewInputSerializer(data=request.data)
@@ -138,6 +155,7 @@ class SegmentPreviewView(APIView):
         except RuleError as error:
             raise _rule_error(error) from error
         preview = segment_preview(rule=rule)
+        note_customers(request, [customer.pk for customer in preview.sample])
         return Response(
             {
                 "count": preview.count,

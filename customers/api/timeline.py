@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from customers.forms import TimelineFilterForm
 from customers.models import Customer, Interaction
+from customers.privacy.hooks import note_customers
 from customers.timeline import MAX_PAGE_SIZE, PAGE_SIZE, InvalidCursor, timeline_page
 
 VIEW_INTERACTION = "customers.view_interaction"
@@ -132,6 +133,8 @@ def timeline_response(request: Request, customer_id: int) -> Response:
         raise ValidationError({"cursor": ["Not a cursor of this timeline."]}, code="invalid") from error
     if not page.items and not Customer.objects.filter(pk=customer_id).exists():
         raise NotFound()
+    if page.items:  # the customer's interactions were read: the access record names them
+        note_customers(request, [customer_id])
     next_url = None
     if page.next_cursor:
         query = [

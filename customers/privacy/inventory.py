@@ -37,6 +37,17 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "admin:view_on_site": "a redirect",
     "admin:app_list": "the list of an app's tables",
     "admin:auth_user_password_change": "a staff user's password",
+    "admin:otp_totp_totpdevice_config": "a second-factor device's setup key",
+    "admin:otp_totp_totpdevice_qrcode": "a second-factor device's QR code",
+    "campaigns:segment_list": "segments' names, rules and sizes; no members",
+    "campaigns:segment_refresh": "starts a refresh; shows no member",
+}
+
+# Whole URL namespaces (name prefixes) that show no customer's personal data.
+NO_PERSONAL_DATA_PREFIXES: dict[str, str] = {
+    "extranet:": "the supplier extranet: catalog, stock, aggregated sales, orders and messages; no customers",
+    "buying:": "buyers' queue of suppliers' proposed orders and their message threads; no customers",
+    "api:extranet-": "the extranet API: the same supplier data as its pages; no customers",
 }
 
 # Admin tables without customers' personal data (the admin's own routes of these models are allowed).
@@ -60,6 +71,13 @@ NO_PERSONAL_DATA_MODELS: dict[str, str] = {
     "customers.importrowerror": "rejected rows' numbers, fields and codes",
     "extranet.suppliermembership": "supplier users' memberships",
     "extranet.inventorylevel": "stock levels",
+    "otp_totp.totpdevice": "staff and supplier users' second-factor devices",
+    "campaigns.segment": "segments' names, rules and sizes; members are in campaigns.segmentmembership",
+}
+
+# Apps whose admin tables hold no customer's personal data.
+NO_PERSONAL_DATA_APPS: dict[str, str] = {
+    "extranet": "the supplier extranet's orders, messages, rollups, invitations, audit and sign-in records",
 }
 
 
@@ -89,10 +107,13 @@ def route_logs(callback: Any) -> bool:
 
 
 def _allowed(name: str, callback: Any) -> bool:
-    if name in NO_PERSONAL_DATA:
+    if name in NO_PERSONAL_DATA or name.startswith(tuple(NO_PERSONAL_DATA_PREFIXES)):
         return True
     model_admin = getattr(callback, "model_admin", None)
-    if model_admin is not None and model_admin.opts.label_lower in NO_PERSONAL_DATA_MODELS:
+    if model_admin is not None and (
+        model_admin.opts.label_lower in NO_PERSONAL_DATA_MODELS
+        or model_admin.opts.app_label in NO_PERSONAL_DATA_APPS
+    ):
         return True
     # The admin's catch-all redirect ("admin/<path>") and an object's bare URL redirect elsewhere.
     return name.startswith("admin:<")

@@ -26,6 +26,9 @@ from crm.permissions import STAFF_UI_PERMISSION, StaffRequiredMixin
 from customers.forms import InteractionLogForm, TimelineFilterForm
 from customers.icons import DEFAULT_ICON, ICONS
 from customers.models import Customer, Interaction, SourceSystem
+from customers.panels import panels_render
+from customers.privacy.hooks import PersonalDataViewMixin, note_customers
+from customers.privacy.models import AccessAction
 from customers.search import customer_search
 from customers.selectors import customer_page
 from customers.services import InteractionNotLogged, interaction_log
@@ -90,22 +93,26 @@ def _days(items: list[dict[str, Any]]) -> list[tuple[dt.date, list[dict[str, Any
     ]
 
 
-class CustomerListView(StaffRequiredMixin, View):
-    """Customer search as you type; the results are a partial that htmx swaps in."""
+class CustomerListView(StaffRequiredMixin, PersonalDataViewMixin, View):
+    """Customer search as you type; the results are a partial that htmx swaps in. The customers a search
+    showed are written to the access log."""
 
     permission_required = (STAFF_UI_PERMISSION, VIEW_CUSTOMER)
+    personal_data_action = AccessAction.SEARCH
 
     def get(self, request: HttpRequest) -> HttpResponse:
         term = request.GET.get("q", "")
         results = customer_search(term=term, limit=SEARCH_LIMIT) if term.strip() else []
+        note_customers(request, [customer.pk for customer in results])
         context = {"term": term, "results": results, "searched": bool(term.strip())}
         if _is_htmx(request):
             return render(request, "customers/partials/search_results.html", context)
         return render(request, "customers/customer_list.html", context)
 
 
-class CustomerTimelineMixin(StaffRequiredMixin):
-    """Reads the timeline's filters from the query string; a bad filter answers 400 with the form's errors."""
+class CustomerTimelineMixin(StaffRequiredMixin, PersonalDataViewMixin):
+    """Reads the timeline's filters from the query string; a bad filter answers 400 with the form's errors.
+    Every page that shows a customer's data notes the customer for the access log."""
 
     permission_required: tuple[str, ...] = VIEW_TIMELINE
 
@@ -133,6 +140,7 @@ class CustomerDetailView(CustomerTimelineMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         customer = get_object_or_404(customer_page(), pk=pk)
+        note_customers(request, [customer.pk])
         form = self.filter_form(request)
         filters = self.filters_of(form)
         can_read_timeline = request.user.has_perm("customers.view_interaction")
@@ -158,6 +166,7 @@ class CustomerDetailView(CustomerTimelineMixin, View):
             "log_form": InteractionLogForm(),
             "can_log": request.user.has_perm("customers.add_interaction")
             and customer.status == Customer.Status.ACTIVE,
+            "panels": panels_render(request, customer),
         }
         return render(request, "customers/customer_detail.html", context, status=200 if filters else 400)
 
@@ -178,6 +187,8 @@ class TimelinePageView(CustomerTimelineMixin, View):
             return HttpResponse(status=400)
         if not page.items and not Customer.objects.filter(pk=pk).exists():
             raise Http404
+        if page.items:
+            note_customers(request, [pk])
         days = _days(page.items)
         # The first day of this page may continue the last day already shown: its items join that day.
         joined = days.pop(0) if days and position and days[0][0] == _day(position.occurred_at) else None
@@ -207,6 +218,7 @@ class TimelineNewView(CustomerTimelineMixin, View):
         items = timeline_newer(customer_id=pk, after=position, filters=filters, with_lines=True)
         if not items:
             return HttpResponse(status=204)
+        note_customers(request, [pk])
         days = _days(items)
         # Items of the day shown on top join that day's list; newer days get sections of their own.
         joined = days.pop() if position and days[-1][0] == _day(position.occurred_at) else None
@@ -221,8 +233,9 @@ class TimelineNewView(CustomerTimelineMixin, View):
         return render(request, "customers/partials/timeline_new.html", context)
 
 
-class InteractionLogView(StaffRequiredMixin, View):
-    """Log a call or a note from the customer page; the timeline's poller shows it at once."""
+class InteractionLogView(StaffRequiredMixin, PersonalDataViewMixin, View):
+    """Log a call or a note from the customer page; the timeline's poller shows it at once. The access
+    record (input) commits with the interaction."""
 
     permission_required = (STAFF_UI_PERMISSION, VIEW_CUSTOMER, "customers.add_interaction")
 
@@ -247,6 +260,7 @@ class InteractionLogView(StaffRequiredMixin, View):
                         form.add_error(None, f"{field}: {problem['message']}")
                 status = 400
             else:
+                note_customers(request, [customer.pk], AccessAction.INPUT)
                 if not _is_htmx(request):  # without JavaScript: back to the page, which shows it
                     return HttpResponseRedirect(reverse("customers:customer_detail", args=[customer.pk]))
                 response = render(

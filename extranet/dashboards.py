@@ -134,11 +134,15 @@ def sales_by_product(
     if limit is not None:
         # The watermark and the time of the last fold that moved it name one state of the rollups, even
         # across databases whose ids start again (a test run, a restored copy).
-        version = SalesRollupState.objects.values_list("watermark", "folded_at").first()
+        watermark, folded_at = SalesRollupState.objects.values_list("watermark", "folded_at").first() or (
+            0,
+            None,
+        )
+        version = f"{watermark}.{folded_at.timestamp() if folded_at else 0}"
         key = f"extranet:products:{supplier_id}:{period.start}:{period.end}:{order_by}:{limit}:{version}"
         cached = cache.get(key)
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached
     rows = (
         ProductSalesDay.objects.filter(supplier_id=supplier_id, day__range=(period.start, period.end))
         .values("product_id")

@@ -98,6 +98,7 @@ def sales_rollup_fold(*, lag: dt.timedelta | None = None, chunk: int = CHUNK_LIN
         state.watermark = target
         if not lag or state.horizon_seen_at is None or now - state.horizon_seen_at >= lag:
             state.horizon, state.horizon_seen_at = newest, now
-        state.folded_at = now
+        if covered:
+            state.folded_at = now  # when the rollups last changed: part of the dashboards' cache keys
         state.save()
     return covered

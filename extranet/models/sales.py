@@ -91,7 +91,7 @@ class SalesRollupState(models.Model):
     watermark = models.BigIntegerField(_("last line folded"), default=0)
     horizon = models.BigIntegerField(_("largest line seen"), default=0)
     horizon_seen_at = models.DateTimeField(_("largest line seen at"), null=True, blank=True)
-    folded_at = models.DateTimeField(_("last fold"), null=True, blank=True)
+    folded_at = models.DateTimeField(_("last fold that added lines"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("sales rollup state")

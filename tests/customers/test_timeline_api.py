@@ -177,7 +177,9 @@ def test_the_timeline_costs_four_queries_for_few_and_many_items(
     customer = CustomerFactory()
     for n in range(items):
         InteractionFactory(customer=customer, occurred_at=NOON - dt.timedelta(minutes=n % 5))
-    with django_assert_num_queries(4):  # token with its user, permissions (user, groups), the page
+    with django_assert_num_queries(
+        5
+    ):  # token with its user, permissions (user, groups), the page, access record
         answer = client.get(timeline(customer)).json()
     assert len(answer["results"]) == items
 
@@ -206,8 +208,8 @@ def test_customer_search_costs_the_same_queries_for_few_and_many(
         CustomerAnalyticsFactory(customer=customer)
         CustomerIdentityFactory(customer=customer)
     # token, permissions (user, groups), identities matching the term, name matches, customers,
-    # their identities
-    with django_assert_num_queries(7):
+    # their identities, the access record
+    with django_assert_num_queries(8):
         answer = client.get("/api/v1/customers/", {"search": "김민지"}).json()
     assert len(answer["results"]) == matches
     assert all(len(c["identities"]) == 1 and c["analytics"] for c in answer["results"])

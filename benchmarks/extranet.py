@@ -187,6 +187,7 @@ def prepare(args: argparse.Namespace) -> int:
 
 def supplier_session(supplier_id: int) -> tuple[str, str]:
     """A signed-in supplier admin: a session cookie for the pages and a token for the API."""
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import Group
     from django.contrib.sessions.backends.db import SessionStore
@@ -205,7 +206,7 @@ def supplier_session(supplier_id: int) -> tuple[str, str]:
     )
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     token, _ = Token.objects.get_or_create(user=user)

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.password_validation import validate_password
@@ -189,7 +190,7 @@ class InvitationAcceptView(View):
                 )
             except TeamError:
                 return render(request, "extranet/invitation_invalid.html", status=404)
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             return HttpResponseRedirect(reverse("extranet:dashboard"))
         return render(
             request, "extranet/invitation_accept.html", {"form": form, "invitation": invitation}, status=400

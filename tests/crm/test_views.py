@@ -183,7 +183,7 @@ def test_home_page_query_count_does_not_grow_with_roles(
     user.groups.set(Group.objects.filter(name__in=roles))
     client.force_login(user)
     # Session, user, the user's and their groups' permissions (one query each), the role names.
-    with django_assert_num_queries(5) as captured:
+    with django_assert_num_queries(4) as captured:
         response = client.get(HOME)
     assert response.status_code == 200
     assert len(response.context["roles"]) == len(roles)

@@ -138,9 +138,9 @@ def test_search_costs_the_same_queries_for_few_and_many_results(
     client = client_for(Role.SERVICE_REP)
     for customer in CustomerFactory.create_batch(matches, name="김민지"):
         CustomerAnalyticsFactory(customer=customer)
-    # session, user, permissions (user, groups), identities, customers with their analytics, the
+    # session, user, permissions (one query), identities, customers with their analytics, the
     # access record naming the customers shown
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = client.get("/customers/", {"q": "김민지"}, HTTP_HX_REQUEST="true")
     assert response.content.count(b'data-testid="search-result"') == min(matches, 20)
 
@@ -170,10 +170,10 @@ def test_the_customer_page_costs_the_same_queries_for_few_and_many_items(
 ) -> None:
     client = client_for(Role.SERVICE_REP)
     customer = full_customer(items)
-    # session, user, permissions (user, groups), customer with analytics, identities, consents,
+    # session, user, permissions (one query), customer with analytics, identities, consents,
     # contracts, source systems of the filter, the timeline page, its purchase lines, the segments
     # panel's memberships (customers.panels), the access record
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(12):
         response = client.get(f"/customers/{customer.pk}/")
     assert response.status_code == 200
     assert response.content.count(b'data-testid="timeline-item"') == items
@@ -268,11 +268,9 @@ def test_polling_and_scrolling_cost_the_same_queries_for_few_and_many_items(
 ) -> None:
     client = client_for(Role.SERVICE_REP)
     customer = full_customer(items + 1)
-    with django_assert_num_queries(
-        7
-    ):  # session, user, permissions (user, groups), items, their lines, record
+    with django_assert_num_queries(6):  # session, user, permissions (one query), items, their lines, record
         poll = client.get(f"/customers/{customer.pk}/timeline/new/")
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         scroll = client.get(
             f"/customers/{customer.pk}/timeline/", {"cursor": Position(NOON + dt.timedelta(1), 0).encode()}
         )

@@ -30,12 +30,12 @@ def test_a_role_has_the_same_permissions_as_with_model_backend(role: Role) -> No
 def test_own_and_group_permissions_are_read_in_one_query(
     django_assert_num_queries: DjangoAssertNumQueries,
 ) -> None:
-    user = UserFactory()
-    user.user_permissions.add(Permission.objects.get(codename="view_outboxmessage"))
+    created = User.objects.get(pk=UserFactory().pk)
+    created.user_permissions.add(Permission.objects.get(codename="view_outboxmessage"))
     group = Group.objects.create(name="Readers")
     group.permissions.add(Permission.objects.get(codename="view_customer"))
-    user.groups.add(group)
-    user = fresh(user)
+    created.groups.add(group)
+    user = fresh(created)
     with django_assert_num_queries(1):
         assert user.has_perm("crm.view_outboxmessage")
         assert user.has_perm("customers.view_customer")

@@ -9,6 +9,7 @@ costs one more, to tell a customer without interactions (200) from an unknown on
 from typing import Any
 
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
@@ -87,7 +88,9 @@ def _page_size(request: Request) -> int:
     if not raw:
         return PAGE_SIZE
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise ValidationError({"page_size": [f"A whole number from 1 to {MAX_PAGE_SIZE}."]}, code="invalid")
+        raise ValidationError(
+            {"page_size": [_("A whole number from 1 to %(max)d.") % {"max": MAX_PAGE_SIZE}]}, code="invalid"
+        )
     return int(raw)
 
 
@@ -130,7 +133,7 @@ def timeline_response(request: Request, customer_id: int) -> Response:
             size=size,
         )
     except InvalidCursor as error:
-        raise ValidationError({"cursor": ["Not a cursor of this timeline."]}, code="invalid") from error
+        raise ValidationError({"cursor": [_("Not a cursor of this timeline.")]}, code="invalid") from error
     if not page.items and not Customer.objects.filter(pk=customer_id).exists():
         raise NotFound()
     if page.items:  # the customer's interactions were read: the access record names them

@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -65,22 +66,24 @@ def retention_run(*, years: int | None = None, limit: int = 10_000) -> Retention
         return RetentionReport(cutoff=None, due=0, sample=[])
     erased = 0
     for customer in retention_due(cutoff)[:limit].iterator(chunk_size=500):
-        summary = customer_erase(customer=customer)
-        subject_request_record(
-            kind=DataSubjectRequest.Kind.ERASURE,
-            customer=customer,
-            user=None,
-            reference=REFERENCE,
-            summary=summary,
-        )
-        record_write(
-            user_id=None,
-            username="",
-            ip=None,
-            action=AccessAction.DELETE,
-            route="retention_run",
-            customer_ids=[customer.pk],
-            reason=REFERENCE,
-        )
+        # The erasure, its audit row and its access record commit together, or none of them does.
+        with transaction.atomic():
+            summary = customer_erase(customer=customer)
+            subject_request_record(
+                kind=DataSubjectRequest.Kind.ERASURE,
+                customer=customer,
+                user=None,
+                reference=REFERENCE,
+                summary=summary,
+            )
+            record_write(
+                user_id=None,
+                username="",
+                ip=None,
+                action=AccessAction.DELETE,
+                route="retention_run",
+                customer_ids=[customer.pk],
+                reason=REFERENCE,
+            )
         erased += 1
     return RetentionReport(cutoff=cutoff, due=erased, sample=[], erased=erased)

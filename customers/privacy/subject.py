@@ -25,6 +25,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm.exports import spreadsheet_safe
 from crm.models import IdempotencyKey, User
@@ -100,7 +101,8 @@ def subject_customer_ids(customer: Customer) -> list[int]:
     if customer.status == Customer.Status.MERGED:
         raise SubjectRequestError(
             "merged",
-            f"Customer #{customer.pk} was merged into #{customer.merged_into_id}: make the request on that one.",
+            _("Customer #%(id)d was merged into #%(into)d: make the request on that one.")
+            % {"id": customer.pk, "into": customer.merged_into_id},
         )
     merged = Customer.objects.filter(merged_into_id=customer.pk).values_list("pk", flat=True)
     return [customer.pk, *merged]

@@ -22,6 +22,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views import View
 
+from crm.htmx import is_htmx
 from crm.permissions import STAFF_UI_PERMISSION, StaffRequiredMixin
 from customers.forms import InteractionLogForm, TimelineFilterForm
 from customers.icons import DEFAULT_ICON, ICONS
@@ -66,10 +67,6 @@ KIND_STYLE = {
 }
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 def _day(moment: dt.datetime) -> dt.date:
     return timezone.localtime(moment).date()
 
@@ -105,7 +102,7 @@ class CustomerListView(StaffRequiredMixin, PersonalDataViewMixin, View):
         results = customer_search(term=term, limit=SEARCH_LIMIT) if term.strip() else []
         note_customers(request, [customer.pk for customer in results])
         context = {"term": term, "results": results, "searched": bool(term.strip())}
-        if _is_htmx(request):
+        if is_htmx(request):
             return render(request, "customers/partials/search_results.html", context)
         return render(request, "customers/customer_list.html", context)
 
@@ -257,11 +254,11 @@ class InteractionLogView(StaffRequiredMixin, PersonalDataViewMixin, View):
             except InteractionNotLogged as error:
                 for field, problems in error.errors.items():
                     for problem in problems:
-                        form.add_error(None, f"{field}: {problem['message']}")
+                        form.add_error(field if field in form.fields else None, problem["message"])
                 status = 400
             else:
                 note_customers(request, [customer.pk], AccessAction.INPUT)
-                if not _is_htmx(request):  # without JavaScript: back to the page, which shows it
+                if not is_htmx(request):  # without JavaScript: back to the page, which shows it
                     return HttpResponseRedirect(reverse("customers:customer_detail", args=[customer.pk]))
                 response = render(
                     request,
@@ -276,5 +273,5 @@ class InteractionLogView(StaffRequiredMixin, PersonalDataViewMixin, View):
             request,
             "customers/partials/timeline_log_form.html",
             {"customer": customer, "log_form": form},
-            status=status if not _is_htmx(request) else 200,
+            status=status if not is_htmx(request) else 200,
         )

@@ -114,10 +114,6 @@ def _job(request: HttpRequest, pk: int) -> ImportJob:
     return get_object_or_404(import_list(user=user), pk=pk)
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 class ImportListView(StaffRequiredMixin, TemplateView):
     """Imports, newest first, a page at a time by id (keyset, never OFFSET)."""
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
+from crm.htmx import is_htmx
 from crm.models import User
 from crm.pagination import keyset_page
 from crm.permissions import STAFF_UI_PERMISSION, StaffRequiredMixin
@@ -96,10 +97,6 @@ class MergeConfirmForm(forms.Form):
         return data["second_id"] if data["survivor"] == data["first_id"] else data["first_id"]
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 class MergeCreateView(StaffRequiredMixin, PersonalDataViewMixin, View):
     """Find two customers, compare them side by side, and merge one into the other."""
 
@@ -158,7 +155,7 @@ class MergeCreateView(StaffRequiredMixin, PersonalDataViewMixin, View):
         shown = [candidate.customer.pk for candidate in context.get("candidates", [])]
         shown += [customer.pk for customers in context["choices"].values() for customer in customers]
         note_customers(request, shown)
-        template = self.partial_name if _is_htmx(request) else self.template_name
+        template = self.partial_name if is_htmx(request) else self.template_name
         return render(request, template, context, status=status)
 
     @staticmethod

@@ -55,8 +55,9 @@ def rule_q(node: dict[str, Any], *, now: dt.datetime | None = None) -> Q:
     if "conditions" in node:
         children = [rule_q(child, now=now) for child in node["conditions"]]
         if not children:
-            # An empty AND holds for everyone, an empty OR for no one.
-            return Q() if node["op"] == "and" else Q(pk__isnull=True)
+            # An empty AND holds for everyone, an empty OR for no one. Not ``Q()``: Django drops an empty
+            # Q when combining, so OR(x, empty AND) would become x instead of everyone.
+            return Q(pk__isnull=False) if node["op"] == "and" else Q(pk__isnull=True)
         combined = children[0]
         for child in children[1:]:
             combined = combined & child if node["op"] == "and" else combined | child

@@ -229,3 +229,14 @@ def test_builtin_segments_exist_and_refresh() -> None:
     new = Segment.objects.get(builtin_key="new_last_7_days")
     assert _open(at_risk) == _open(high) == {valuable.pk}
     assert valuable.pk in _open(new)
+
+
+def test_an_empty_and_group_holds_for_everyone_even_beside_another_condition() -> None:
+    """Found by the property test: ``Q()`` vanishes when OR-ed, so OR(no one, empty AND) matched no one."""
+    from campaigns.compiler import rule_queryset
+
+    customers = {CustomerFactory().pk, CustomerFactory().pk}
+    no_one = {"op": "and", "conditions": [{"field": "segment", "operator": "eq", "value": 900001}]}
+    rule = {"op": "or", "conditions": [no_one, {"op": "and", "conditions": []}]}
+    assert set(rule_queryset(rule).values_list("pk", flat=True)) == customers
+    assert not rule_queryset({"op": "or", "conditions": []}).exists()

@@ -5,8 +5,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
@@ -20,7 +19,6 @@ from crm.api.permissions import ModelPermissions
 from crm.api.renderers import ORJSONParser, ORJSONRenderer
 from customers import services
 from customers.api.serializers import CustomerInputSerializer, CustomerSerializer
-from customers.api.timeline import TIMELINE_PARAMETERS, TIMELINE_RESPONSE, timeline_response
 from customers.filters import CustomerFilter
 from customers.ingest import MAX_BATCH, events_ingest
 from customers.models import Customer
@@ -37,7 +35,8 @@ class CustomerViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Customers: list (search, filters, cursor pages), read, create, update, and each one's timeline.
+    """Customers: list (search, filters, cursor pages), read, create, update (each one's timeline is
+    ``customers.api.timeline``).
 
     A merged-away customer still answers, with ``status: merged`` and ``merged_into`` naming the survivor.
     """
@@ -95,23 +94,6 @@ class CustomerViewSet(
                 customer_list().get(pk=customer.pk), context=self.get_serializer_context()
             ).data
         )
-
-    @extend_schema(
-        summary="A customer's timeline, newest first",
-        description=(
-            "Every interaction of the customer from every source system, newest first, by cursor: follow "
-            "`next` for older items. Items that share a time are each returned exactly once. Needs the "
-            "permissions to view customers and interactions."
-        ),
-        parameters=TIMELINE_PARAMETERS,
-        responses={200: TIMELINE_RESPONSE},
-        filters=False,
-    )
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def timeline(self, request: Request, pk: str | None = None) -> Response:
-        if not (pk or "").isdigit():
-            raise NotFound()
-        return timeline_response(request, int(pk or 0))
 
 
 class EventPermission(IsAuthenticated):

@@ -7,6 +7,7 @@ the user's ``_perm_cache``, which ``ModelBackend`` reads: the semantics are Djan
 none, superusers have all; object permissions stay with django-guardian's backend).
 """
 
+from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
@@ -19,10 +20,11 @@ from rest_framework.authtoken.models import Token
 from crm.models import User
 
 
-def _user_with_permissions_sql() -> str:
+@cache
+def _user_with_permissions_sql(vendor: str) -> str:
     """One statement: the token's user and the space-separated ``app_label.codename`` of every
     permission the user holds, directly or through a group (all of them for a superuser)."""
-    concat = "STRING_AGG(%s, ' ')" if connection.vendor == "postgresql" else "GROUP_CONCAT(%s, ' ')"
+    concat = "STRING_AGG(%s, ' ')" if vendor == "postgresql" else "GROUP_CONCAT(%s, ' ')"
     names = concat % "ct.app_label || '.' || p.codename"
     user_permissions = User.user_permissions.through._meta.db_table
     user_groups = User.groups.through._meta.db_table
@@ -53,7 +55,7 @@ class TokenWithPermissionsAuthentication(authentication.TokenAuthentication):
     """``Authorization: Token <key>``, as DRF's, with the user's permissions read in the same query."""
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
-        users = list(User.objects.raw(_user_with_permissions_sql(), [key]))
+        users = list(User.objects.raw(_user_with_permissions_sql(connection.vendor), [key]))
         if not users:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         user = users[0]

@@ -10,12 +10,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from crm.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from crm.api.pagination import IdCursorPagination
 from crm.api.permissions import ModelPermissions
+from crm.api.throttling import ScopedRateThrottle
 from crm.api.renderers import ORJSONParser, ORJSONRenderer
 from customers import services
 from customers.api.serializers import CustomerInputSerializer, CustomerSerializer

@@ -134,18 +134,15 @@ def _select(
     )
     values.append(size)
     values = [_adapt(value) for value in values]
-    converters = _converters(raw_json)
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
-        rows = cursor.fetchall()
-    items = []
-    for row in rows:
-        item = {}
-        for name, value in zip(_NAMES, row, strict=True):
-            for convert, expression in converters.get(name, ()):
+        items = [dict(zip(_NAMES, row, strict=True)) for row in cursor.fetchall()]
+    for name, converters in _converters(raw_json).items():
+        for item in items:
+            value = item[name]
+            for convert, expression in converters:
                 value = convert(value, expression, connection)
             item[name] = value
-        items.append(item)
     return items
 
 

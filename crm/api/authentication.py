@@ -51,18 +51,35 @@ def _user_with_permissions_sql(vendor: str) -> str:
     """  # noqa: S608  # table and column names from the models; the key is a bound parameter
 
 
+def _user_from_row(values: list[Any]) -> User:
+    """A user from its columns in ``concrete_fields`` order, through the backend's converters (SQLite
+    sends times as text and booleans as integers), as the ORM would load it."""
+    fields = User._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        expression = field.get_col(User._meta.db_table)
+        for convert in connection.ops.get_db_converters(expression) + expression.get_db_converters(
+            connection
+        ):
+            value = convert(value, expression, connection)
+        converted.append(value)
+    return User.from_db(connection.alias, [field.attname for field in fields], converted)
+
+
 class TokenWithPermissionsAuthentication(authentication.TokenAuthentication):
     """``Authorization: Token <key>``, as DRF's, with the user's permissions read in the same query."""
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
-        users = list(User.objects.raw(_user_with_permissions_sql(connection.vendor), [key]))
-        if not users:
+        with connection.cursor() as cursor:
+            cursor.execute(_user_with_permissions_sql(connection.vendor), [key])
+            row = cursor.fetchone()
+        if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        user = users[0]
+        *values, names = row
+        user = _user_from_row(values)
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        names = getattr(user, "permission_names", None) or ""
-        user._perm_cache = set(names.split())  # type: ignore[attr-defined]  # ModelBackend's cache
+        user._perm_cache = set((names or "").split())  # type: ignore[attr-defined]  # ModelBackend's cache
         token = Token(key=key, user=user)
         token._state.adding = False  # the stored token, as DRF's ``request.auth`` is: no query made for it
         return user, token

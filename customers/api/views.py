@@ -15,8 +15,8 @@ from rest_framework.views import APIView
 from crm.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from crm.api.pagination import IdCursorPagination
 from crm.api.permissions import ModelPermissions
-from crm.api.throttling import ScopedRateThrottle
 from crm.api.renderers import ORJSONParser, ORJSONRenderer
+from crm.api.throttling import ScopedRateThrottle
 from customers import services
 from customers.api.serializers import CustomerInputSerializer, CustomerSerializer
 from customers.filters import CustomerFilter

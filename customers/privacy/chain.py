@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -67,6 +68,17 @@ def record_hash(
 
 
 _INSERT_COLUMNS = (*_CONTENT, "customer_count", "prev_hash", "hash")
+# Values the database gets in another form than Python's (a time on SQLite, the JSON list, the address).
+_PREPARED = frozenset({"at", "ip", "customer_ids"})
+
+
+@cache
+def _insert_sql(vendor: str) -> str:
+    table = AccessRecord._meta.db_table
+    names = [AccessRecord._meta.get_field(name).column for name in _INSERT_COLUMNS]  # type: ignore[union-attr]
+    columns = ", ".join(connection.ops.quote_name(column) for column in names)
+    placeholders = ", ".join(["%s"] * len(names))
+    return f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING id"  # noqa: S608
 
 
 def record_write(
@@ -80,30 +92,35 @@ def record_write(
     reason: str = "",
 ) -> AccessRecord:
     """Store one record, unsealed: one INSERT, in the caller's transaction if there is one (a change and
-    its record commit together), otherwise committed at once. Written with a prepared statement rather
-    than ``Model.save`` because every request pays for it."""
+    its record commit together), otherwise committed at once. Written with a statement built once rather
+    than ``Model.save``, and only the fields that need it prepared by the model, because every request
+    pays for it."""
     ids = sorted({int(pk) for pk in customer_ids})
-    record = AccessRecord(
-        at=timezone.now(),
-        user_id=user_id,
-        username=username,
-        ip=ip,
-        action=action,
-        route=route[:200],
-        customer_ids=ids,
-        customer_count=len(ids),
-        reason=reason,
-    )
-    fields: list[Any] = [AccessRecord._meta.get_field(name) for name in _INSERT_COLUMNS]
-    values = [field.get_db_prep_save(getattr(record, field.attname), connection) for field in fields]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    content: dict[str, Any] = {
+        "at": timezone.now(),
+        "user_id": user_id,
+        "username": username,
+        "ip": ip,
+        "action": action,
+        "route": route[:200],
+        "customer_ids": ids,
+        "reason": reason,
+        "customer_count": len(ids),
+        "prev_hash": "",
+        "hash": "",
+    }
+    values = [
+        AccessRecord._meta.get_field(name).get_db_prep_save(content[name], connection)
+        if name in _PREPARED
+        else content[name]
+        for name in _INSERT_COLUMNS
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {AccessRecord._meta.db_table} ({columns}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id",
-            values,
-        )
-        record.pk = cursor.fetchone()[0]
+        cursor.execute(_insert_sql(connection.vendor), values)
+        pk = cursor.fetchone()[0]
+    record = AccessRecord(**content)
+    record.pk = pk
+    record._state.adding = False
     return record
 
 

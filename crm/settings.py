@@ -320,6 +320,16 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 
+# --- Sessions -------------------------------------------------------------------------------------
+# With Redis, sessions are read from the cache and written through to the database: every staff request
+# (and the customer page's poll every second) reads its session without a database query. Without Redis
+# (the embedded demo, one process) they stay in the database: a per-process cache would let a session
+# ended in one worker live on in another. A removed user's sessions still end at once either way: the
+# user is read from the database on every request and an inactive one is refused.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
+)
+
 # --- Security -------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # HTMX reads the token from the cookie-free meta tag; the cookie stays readable.

@@ -34,6 +34,9 @@ TRIGRAM_MIN = 3
 EXACT_MATCHES = 10
 # Name matches a list (the API) pages through: a longer list means the term is too vague to browse.
 MAX_MATCHES = 1000
+# What a result row shows: only these are loaded (not every profile field of a customer and its
+# analytics), which saves turning unused columns into objects on every keystroke.
+RESULT_FIELDS = ("name", "email", "phone", "status", "merged_into_id", "analytics__rfm_group")
 
 
 def _identity_owners(term: str) -> list[int]:
@@ -111,11 +114,11 @@ def customer_search(*, term: str, limit: int = 20) -> list[Customer]:
     found = list(customer_search_queryset(_exact_condition(cleaned))[:EXACT_MATCHES])
     if _is_name(cleaned):
         seen = {customer.pk for customer in found}
-        names = _names(cleaned).select_related("analytics")[:limit]
+        names = _names(cleaned).select_related("analytics").only(*RESULT_FIELDS)[:limit]
         found += sorted((c for c in names if c.pk not in seen), key=lambda c: -c.pk)
     return found[:limit]
 
 
 def customer_search_queryset(condition: Q) -> QuerySet[Customer]:
     """Customers matching a search condition, with what a result row shows, newest first."""
-    return Customer.objects.filter(condition).select_related("analytics").order_by("-pk")
+    return Customer.objects.filter(condition).select_related("analytics").only(*RESULT_FIELDS).order_by("-pk")

@@ -15,10 +15,10 @@ import base64
 import binascii
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Field
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -159,7 +159,8 @@ def _adapt(value: Any) -> Any:
 
 
 def _column(name: str) -> str:
-    return connection.ops.quote_name(Interaction._meta.get_field(name).column)  # type: ignore[union-attr]
+    field = cast("Field[Any, Any]", Interaction._meta.get_field(name))
+    return connection.ops.quote_name(field.column)
 
 
 def _converters(raw_json: bool) -> dict[str, list[tuple[Any, Any]]]:

@@ -10,45 +10,23 @@ none, superusers have all; object permissions stay with django-guardian's backen
 from functools import cache
 from typing import Any
 
-from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
+from crm.auth import permission_names_sql
 from crm.models import User
 
 
 @cache
 def _user_with_permissions_sql(vendor: str) -> str:
-    """One statement: the token's user and the space-separated ``app_label.codename`` of every
-    permission the user holds, directly or through a group (all of them for a superuser)."""
-    concat = "STRING_AGG(%s, ' ')" if vendor == "postgresql" else "GROUP_CONCAT(%s, ' ')"
-    names = concat % "ct.app_label || '.' || p.codename"
-    user_permissions = User.user_permissions.through._meta.db_table
-    user_groups = User.groups.through._meta.db_table
-    group_permissions = Group.permissions.through._meta.db_table
+    """One statement: the token's user and the names of all of its permissions (``crm.auth``)."""
     columns = ", ".join(f"u.{connection.ops.quote_name(f.column)}" for f in User._meta.concrete_fields)
-    return f"""
-        SELECT {columns}, (
-            SELECT {names}
-            FROM {Permission._meta.db_table} p
-            JOIN {ContentType._meta.db_table} ct ON ct.id = p.content_type_id
-            WHERE u.is_active AND (
-                u.is_superuser
-                OR p.id IN (SELECT up.permission_id FROM {user_permissions} up WHERE up.user_id = u.id)
-                OR p.id IN (
-                    SELECT gp.permission_id FROM {group_permissions} gp
-                    JOIN {user_groups} ug ON ug.group_id = gp.group_id
-                    WHERE ug.user_id = u.id
-                )
-            )
-        ) AS permission_names
-        FROM {Token._meta.db_table} t
-        JOIN {User._meta.db_table} u ON u.id = t.user_id
-        WHERE t.key = %s
-    """  # noqa: S608  # table and column names from the models; the key is a bound parameter
+    return (
+        f"SELECT {columns}, {permission_names_sql(vendor)} AS permission_names "  # noqa: S608
+        f"FROM {Token._meta.db_table} t JOIN {User._meta.db_table} u ON u.id = t.user_id WHERE t.key = %s"
+    )
 
 
 def _user_from_row(values: list[Any]) -> User:

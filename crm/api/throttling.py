@@ -22,7 +22,7 @@ def window_hit(key: str, timeout: int) -> int:
     """Count one request under ``key`` (which names its window) and answer the window's count."""
     if isinstance(default_cache, RedisCache):
         full_key = default_cache.make_and_validate_key(key)
-        client = default_cache._cache.get_client(full_key, write=True)
+        client = default_cache._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]
         pipeline = client.pipeline(transaction=False)
         pipeline.set(full_key, 0, ex=timeout, nx=True)
         pipeline.incr(full_key)
@@ -40,6 +40,8 @@ class FixedWindowThrottle(throttling.SimpleRateThrottle):
     """``SimpleRateThrottle`` counting requests per window of its period instead of keeping their times."""
 
     window_ends = 0.0
+    duration: int  # set from the rate by SimpleRateThrottle
+    num_requests: int
 
     def allow_request(self, request: Any, view: Any) -> bool:
         if self.rate is None:

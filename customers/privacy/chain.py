@@ -16,10 +16,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from customers.privacy.models import AccessAction, AccessChainHead, AccessCheckpoint, AccessRecord
@@ -72,12 +73,15 @@ _INSERT_COLUMNS = (*_CONTENT, "customer_count", "prev_hash", "hash")
 _PREPARED = frozenset({"at", "ip", "customer_ids"})
 
 
+def _field(name: str) -> "Field[Any, Any]":
+    return cast("Field[Any, Any]", AccessRecord._meta.get_field(name))
+
+
 @cache
 def _insert_sql(vendor: str) -> str:
     table = AccessRecord._meta.db_table
-    names = [AccessRecord._meta.get_field(name).column for name in _INSERT_COLUMNS]  # type: ignore[union-attr]
-    columns = ", ".join(connection.ops.quote_name(column) for column in names)
-    placeholders = ", ".join(["%s"] * len(names))
+    columns = ", ".join(connection.ops.quote_name(_field(name).column) for name in _INSERT_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(_INSERT_COLUMNS))
     return f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING id"  # noqa: S608
 
 
@@ -110,9 +114,7 @@ def record_write(
         "hash": "",
     }
     values = [
-        AccessRecord._meta.get_field(name).get_db_prep_save(content[name], connection)
-        if name in _PREPARED
-        else content[name]
+        _field(name).get_db_prep_save(content[name], connection) if name in _PREPARED else content[name]
         for name in _INSERT_COLUMNS
     ]
     with connection.cursor() as cursor:

@@ -35,9 +35,9 @@ class ThreePerMinute(UserRateThrottle):
 
 def test_the_fourth_request_of_a_minute_is_refused_with_the_wait_until_the_next_window() -> None:
     request = APIRequestFactory().get("/")
-    request.user = UserFactory()
+    request.user = UserFactory()  # type: ignore[assignment]
     throttle = ThreePerMinute()
-    throttle.timer = lambda: 6_000_030.0  # type: ignore[method-assign]  # 30 s into a minute
+    throttle.timer = lambda: 6_000_030.0  # 30 s into a minute
     assert [ThreePerMinute.allow_request(throttle, request, None) for _ in range(4)] == [
         True,
         True,
@@ -45,14 +45,14 @@ def test_the_fourth_request_of_a_minute_is_refused_with_the_wait_until_the_next_
         False,
     ]
     assert throttle.wait() == pytest.approx(30.0)
-    throttle.timer = lambda: 6_000_060.0  # type: ignore[method-assign]  # the next minute
+    throttle.timer = lambda: 6_000_060.0  # the next minute
     assert throttle.allow_request(request, None)
 
 
 def test_each_user_has_a_count_of_their_own() -> None:
     throttle = ThreePerMinute()
     first, second = APIRequestFactory().get("/"), APIRequestFactory().get("/")
-    first.user, second.user = UserFactory(), UserFactory()
+    first.user, second.user = UserFactory(), UserFactory()  # type: ignore[assignment]
     assert all(throttle.allow_request(first, None) for _ in range(3))
     assert not throttle.allow_request(first, None)
     assert throttle.allow_request(second, None)

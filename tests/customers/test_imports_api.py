@@ -248,8 +248,8 @@ def test_errors_cost_the_same_for_few_and_many(errors: int) -> None:
     client.get(f"{IMPORTS}{job.pk}/errors/")
     with CaptureQueriesContext(connection) as queries:
         assert len(client.get(f"{IMPORTS}{job.pk}/errors/").json()["results"]) == errors
-    # token and user, the user's and their groups' permissions (one query), the job, the page
-    assert len(queries) == 4, [q["sql"][:90] for q in queries.captured_queries]
+    # the token with its user and permissions (one query), the job, the page
+    assert len(queries) == 3, [q["sql"][:90] for q in queries.captured_queries]
 
 
 # --- permissions ---------------------------------------------------------------------------------------

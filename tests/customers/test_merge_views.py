@@ -22,6 +22,7 @@ from tests.factories import (
     SourceSystemFactory,
     UserFactory,
     access_record_queries,
+    session_queries,
 )
 
 pytestmark = pytest.mark.django_db
@@ -336,7 +337,7 @@ def test_the_list_costs_a_fixed_number_of_queries(
     for _ in range(merges):
         customer_merge(survivor=CustomerFactory(), merged=CustomerFactory(), actor=UserFactory())
     # session, user, permissions (one query), merges with their customers and people; the access record
-    with django_assert_num_queries(4 + access_record_queries()):
+    with django_assert_num_queries(3 + session_queries() + access_record_queries()):
         response = rep.get(LIST)
     assert len(response.context["records"]) == merges
 
@@ -355,7 +356,7 @@ def test_the_merge_page_costs_a_fixed_number_of_queries(
     record = customer_merge(survivor=CustomerFactory(), merged=merged, actor=UserFactory())
     # session, user, permissions (one query), the merge, later merges, identities, contracts,
     # consents, re-pointed customers; the access record
-    with django_assert_num_queries(9 + access_record_queries()):
+    with django_assert_num_queries(8 + session_queries() + access_record_queries()):
         response = rep.get(detail(record))
     assert len(response.context["rows"]["identities"]) == rows
 
@@ -371,7 +372,7 @@ def test_the_comparison_costs_a_fixed_number_of_queries(
         InteractionFactory.create_batch(rows, customer=customer)
     # session, user, permissions (one query), two look-ups (identities, customers each),
     # customers with analytics, identities, contracts, consents, two interaction counts; the access record
-    with django_assert_num_queries(13 + access_record_queries()):
+    with django_assert_num_queries(12 + session_queries() + access_record_queries()):
         response = rep.get(NEW, {"first": first.pk, "second": second.pk})
     assert [c.interaction_count for c in response.context["candidates"]] == [rows, rows]
 

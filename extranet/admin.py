@@ -21,6 +21,7 @@ from extranet.models import (
     Message,
     MessageThread,
     ProductSalesDay,
+    ProductSalesMonth,
     ProposedOrder,
     ProposedOrderEvent,
     ProposedOrderLine,
@@ -185,6 +186,15 @@ class SupplierSalesDayAdmin(LargeTableAdmin, ReadOnlyAdmin):
 @admin.register(ProductSalesDay)
 class ProductSalesDayAdmin(LargeTableAdmin, ReadOnlyAdmin):
     list_display = ("product", "supplier", "day", "units", "revenue", "return_units")
+    list_select_related = ("product", "supplier")
+    raw_id_fields = ("supplier", "product")
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(ProductSalesMonth)
+class ProductSalesMonthAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    list_display = ("product", "supplier", "month", "units", "revenue", "return_units")
     list_select_related = ("product", "supplier")
     raw_id_fields = ("supplier", "product")
     ordering = ("-id",)

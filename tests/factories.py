@@ -32,6 +32,7 @@ from extranet.models import (
     Message,
     MessageThread,
     ProductSalesDay,
+    ProductSalesMonth,
     ProposedOrder,
     ProposedOrderEvent,
     ProposedOrderLine,
@@ -368,6 +369,15 @@ class ProductSalesDayFactory(factory.django.DjangoModelFactory):
     product = factory.SubFactory(ProductFactory)
     supplier = factory.SelfAttribute("product.supplier")
     day = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+
+
+class ProductSalesMonthFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductSalesMonth
+
+    product = factory.SubFactory(ProductFactory)
+    supplier = factory.SelfAttribute("product.supplier")
+    month = factory.Sequence(lambda n: dt.date(2026 + n // 12, n % 12 + 1, 1))
 
 
 class InvitationFactory(factory.django.DjangoModelFactory):

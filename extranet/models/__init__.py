@@ -9,7 +9,7 @@ from extranet.models.orders import (
     ProposedOrderLine,
     SupplierBuyerPermission,
 )
-from extranet.models.sales import ProductSalesDay, SalesRollupState, SupplierSalesDay
+from extranet.models.sales import ProductSalesDay, ProductSalesMonth, SalesRollupState, SupplierSalesDay
 from extranet.models.security import AuditEvent, LoginAttempt
 from extranet.models.team import Invitation
 
@@ -21,6 +21,7 @@ __all__ = [
     "Message",
     "MessageThread",
     "ProductSalesDay",
+    "ProductSalesMonth",
     "ProposedOrder",
     "ProposedOrderEvent",
     "ProposedOrderLine",

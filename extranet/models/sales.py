@@ -1,8 +1,9 @@
 """Daily sales rollups of purchase lines, the tables supplier dashboards read.
 
-Raw purchase lines (hundreds of millions) are folded into two small tables as they arrive: one row per
-supplier, day, channel and location (time series, channels, stores, totals) and one per supplier, product
-and day (products, weeks of supply, sell-through). Lines are immutable and only ever added, so a fold
+Raw purchase lines (hundreds of millions) are folded into small tables as they arrive: one row per
+supplier, day, channel and location (time series, channels, stores, totals), one per supplier, product
+and day (products, weeks of supply) and one per supplier, product and month (rankings of products over
+long ranges). Lines are immutable and only ever added, so a fold
 adds the lines after a watermark (``SalesRollupState``) to the rows and moves the watermark, in one
 transaction: each line is counted exactly once.
 """
@@ -77,6 +78,36 @@ class ProductSalesDay(SalesFigures):
 
     def __str__(self) -> str:
         return f"{self.product_id} {self.day}"
+
+
+class ProductSalesMonth(SalesFigures):
+    """One product's sales of one calendar month, all channels and locations together.
+
+    A ranking of products over a range reads the range's whole months here (one row per product and
+    month) and only the days at its edges from ``ProductSalesDay``: a year is about twelve rows a product
+    instead of 365.
+    """
+
+    supplier = models.ForeignKey(
+        Supplier, verbose_name=_("supplier"), on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+
+    class Meta:
+        verbose_name = _("product sales month")
+        verbose_name_plural = _("product sales months")
+        ordering = ["supplier_id", "month", "product_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "month", "product"], name="extranet_product_month_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.month:%Y-%m}"
 
 
 class SalesRollupState(models.Model):

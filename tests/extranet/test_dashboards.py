@@ -13,7 +13,7 @@ from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
 from crm.models import Product
-from customers.models import Interaction
+from customers.models import Interaction, PurchaseLine
 from extranet import dashboards
 from extranet.rollup import sales_rollup_fold
 from tests.extranet.conftest import World
@@ -60,6 +60,62 @@ def test_the_product_ranking_is_cached_until_the_next_fold(sales: World) -> None
 
     again = dashboards.sales_by_product(supplier_id=sales.supplier_a.pk, period=period)
     assert again[0]["units"] == first[0]["units"] + 5
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "months", "edges"),
+    [
+        ("2026-11-04", "2026-12-01", None, [("2026-11-04", "2026-12-01")]),
+        ("2026-11-01", "2026-11-30", ("2026-11-01", "2026-11-01"), []),
+        (
+            "2025-12-02",
+            "2026-12-01",
+            ("2026-01-01", "2026-11-01"),
+            [("2025-12-02", "2025-12-31"), ("2026-12-01", "2026-12-01")],
+        ),
+        (
+            "2026-01-31",
+            "2026-03-01",
+            ("2026-02-01", "2026-02-01"),
+            [("2026-01-31", "2026-01-31"), ("2026-03-01", "2026-03-01")],
+        ),
+        ("2026-02-01", "2026-03-15", ("2026-02-01", "2026-02-01"), [("2026-03-01", "2026-03-15")]),
+        ("2026-12-31", "2026-12-31", None, [("2026-12-31", "2026-12-31")]),
+    ],
+)
+def test_a_range_is_split_into_whole_months_and_edge_days(
+    start: str, end: str, months: tuple[str, str] | None, edges: list[tuple[str, str]]
+) -> None:
+    def period(first: str, last: str) -> dashboards.Period:
+        return dashboards.Period(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+
+    whole, around = dashboards.split_by_months(period(start, end))
+
+    assert whole == (period(*months) if months else None)
+    assert around == [period(*edge) for edge in edges]
+
+
+def test_the_ranking_over_months_and_edge_days_is_what_the_lines_say(world: World) -> None:
+    """Regression test for issue 5: rankings read whole months from the monthly rollup."""
+    products = [world.product_a] + [ProductFactory(supplier=world.supplier_a) for _ in range(3)]
+    for n in range(48):
+        sell(products[n % 4], 1 + n % 5, days_ago=n * 3 % 140, is_return=n % 7 == 0)
+    sell(world.product_b, 9, days_ago=40)
+    sales_rollup_fold(lag=dt.timedelta(0))
+    today = timezone.localdate()
+
+    for days in [1, 28, 45, 90, 141]:
+        period = dashboards.Period(today - dt.timedelta(days=days - 1), today)
+        expected: dict[int, list[int]] = {}
+        for line in PurchaseLine.objects.filter(supplier=world.supplier_a):
+            if period.start <= timezone.localtime(line.occurred_at).date() <= period.end:
+                figures = expected.setdefault(line.product_id, [0, 0])
+                figures[1 if line.is_return else 0] += line.quantity
+        ranking = dashboards.sales_by_product(supplier_id=world.supplier_a.pk, period=period, limit=None)
+        assert {row["product_id"]: [row["units"], row["return_units"]] for row in ranking} == expected
+        revenues = [row["revenue"] for row in ranking]
+        assert revenues == sorted(revenues, reverse=True)
+        assert all(row["revenue"] == row["units"] * Decimal("100000") for row in ranking)
 
 
 def test_totals_margin_returns_and_sell_through(sales: World) -> None:

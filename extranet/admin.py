@@ -29,9 +29,11 @@ from extranet.models import (
     SupplierBuyerPermission,
     SupplierMembership,
     SupplierSalesDay,
+    SupplierStock,
     ThreadReadState,
 )
 from extranet.models.orders import BUYER_PERMISSION_CODENAME
+from extranet.stock import inventory_level_delete, inventory_level_save
 
 
 @admin.register(SupplierMembership)
@@ -61,6 +63,13 @@ class InventoryLevelAdmin(LargeTableAdmin):
     @admin.display(description=_("supplier"))
     def supplier(self, obj: InventoryLevel) -> Supplier:
         return obj.product.supplier
+
+    # Through the stock service, so that the supplier's stock totals follow every change.
+    def save_model(self, request: HttpRequest, obj: InventoryLevel, form: Any, change: bool) -> None:
+        inventory_level_save(level=obj)
+
+    def delete_model(self, request: HttpRequest, obj: InventoryLevel) -> None:
+        inventory_level_delete(level=obj)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -199,6 +208,16 @@ class ProductSalesMonthAdmin(LargeTableAdmin, ReadOnlyAdmin):
     raw_id_fields = ("supplier", "product")
     ordering = ("-id",)
     sortable_by = ()
+
+
+@admin.register(SupplierStock)
+class SupplierStockAdmin(ReadOnlyAdmin):
+    """Each supplier's stock totals, kept by the stock writes (``extranet/stock.py``)."""
+
+    list_display = ("supplier", "on_hand", "on_order")
+    list_select_related = ("supplier",)
+    raw_id_fields = ("supplier",)
+    ordering = ("supplier_id",)
 
 
 @admin.register(SalesRollupState)

@@ -23,6 +23,7 @@ from extranet.models import (
     ProductSalesMonth,
     SalesRollupState,
     SupplierSalesDay,
+    SupplierStock,
 )
 
 MAX_RANGE_DAYS = 731
@@ -241,10 +242,13 @@ def sales_by_product(
 
 
 def inventory_totals(*, supplier_id: int) -> dict[str, int]:
-    totals = InventoryLevel.objects.filter(product__supplier_id=supplier_id).aggregate(
-        on_hand=Sum("on_hand"), on_order=Sum("on_order")
+    """Stock on hand and on order over all the supplier's products: one row kept by the stock writes."""
+    totals = SupplierStock.objects.filter(supplier_id=supplier_id).values("on_hand", "on_order").first()
+    return (
+        {"on_hand": int(totals["on_hand"]), "on_order": int(totals["on_order"])}
+        if totals
+        else {"on_hand": 0, "on_order": 0}
     )
-    return {key: int(value or 0) for key, value in totals.items()}
 
 
 def inventory_by_product(*, supplier_id: int, after_sku: str = "", size: int = 50) -> dict[str, Any]:

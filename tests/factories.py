@@ -2,6 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.contrib.auth.models import Group
@@ -40,6 +41,7 @@ from extranet.models import (
     SupplierSalesDay,
     ThreadReadState,
 )
+from extranet.stock import inventory_level_save
 
 PASSWORD = "correct-horse-battery"
 
@@ -215,6 +217,11 @@ class InventoryLevelFactory(factory.django.DjangoModelFactory):
     on_hand = 10
     on_order = 0
     updated_at = factory.LazyFunction(timezone.now)
+
+    @classmethod
+    def _create(cls, model_class: type[InventoryLevel], *args: Any, **kwargs: Any) -> InventoryLevel:
+        # Through the stock service, as every stock write: the supplier's totals follow.
+        return inventory_level_save(level=model_class(*args, **kwargs))
 
 
 class MergeRecordFactory(factory.django.DjangoModelFactory):

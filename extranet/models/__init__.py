@@ -1,7 +1,7 @@
 """The supplier portal's data, one module per feature: memberships and stock, sales rollups, proposed
 orders, and the audit and login records of its security."""
 
-from extranet.models.base import InventoryLevel, SupplierMembership
+from extranet.models.base import InventoryLevel, SupplierMembership, SupplierStock
 from extranet.models.messaging import Message, MessageThread, ThreadReadState
 from extranet.models.orders import (
     ProposedOrder,
@@ -29,5 +29,6 @@ __all__ = [
     "SupplierBuyerPermission",
     "SupplierMembership",
     "SupplierSalesDay",
+    "SupplierStock",
     "ThreadReadState",
 ]

@@ -61,6 +61,7 @@ from extranet.models import (
     SupplierBuyerPermission,
     SupplierMembership,
     SupplierSalesDay,
+    SupplierStock,
     ThreadReadState,
 )
 from extranet.services import buyer_assign
@@ -198,6 +199,7 @@ ROW_MAKERS: dict[type[Model], Callable[[int], object]] = {
     ThreadReadState: lambda n: ThreadReadStateFactory.create_batch(n),
     TOTPDevice: lambda n: [TOTPDevice.objects.create(user=UserFactory(), name="phone") for _ in range(n)],
     SalesRollupState: lambda n: [SalesRollupState.objects.create() for _ in range(n)],
+    SupplierStock: lambda n: [SupplierStock.objects.create(supplier=SupplierFactory()) for _ in range(n)],
 }
 
 # The queries of each changelist, whatever the number of rows, on SQLite: the session, the user, the
@@ -242,6 +244,7 @@ CHANGELIST_QUERIES: dict[type[Model], int] = {
     ProductSalesDay: 4,
     ProductSalesMonth: 4,
     SalesRollupState: 5,
+    SupplierStock: 5,
     ProposedOrderLine: 4,
     Invitation: 5,
     TOTPDevice: 5,

@@ -179,12 +179,14 @@ def prepare(args: argparse.Namespace) -> int:
             cursor.execute("CLUSTER extranet_productsalesday USING extranet_product_day_unique")
             cursor.execute("CLUSTER extranet_suppliersalesday USING extranet_supplier_day_unique")
             cursor.execute("CLUSTER extranet_productsalesmonth USING extranet_product_month_unique")
+            cursor.execute("CLUSTER extranet_suppliersalesmonth USING extranet_supplier_month_unique")
     with connection.cursor() as cursor:
         for table in [
             "customers_purchaseline",
             "extranet_productsalesday",
             "extranet_productsalesmonth",
             "extranet_suppliersalesday",
+            "extranet_suppliersalesmonth",
             "extranet_inventorylevel",
             "extranet_supplierstock",
             "crm_product",

@@ -29,6 +29,7 @@ from extranet.models import (
     SupplierBuyerPermission,
     SupplierMembership,
     SupplierSalesDay,
+    SupplierSalesMonth,
     SupplierStock,
     ThreadReadState,
 )
@@ -186,6 +187,15 @@ class ProposedOrderEventAdmin(LargeTableAdmin, ReadOnlyAdmin):
 @admin.register(SupplierSalesDay)
 class SupplierSalesDayAdmin(LargeTableAdmin, ReadOnlyAdmin):
     list_display = ("supplier", "day", "channel", "location_id_or_zero", "units", "revenue", "return_units")
+    list_select_related = ("supplier",)
+    raw_id_fields = ("supplier",)
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(SupplierSalesMonth)
+class SupplierSalesMonthAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    list_display = ("supplier", "month", "channel", "location_id_or_zero", "units", "revenue", "return_units")
     list_select_related = ("supplier",)
     raw_id_fields = ("supplier",)
     ordering = ("-id",)

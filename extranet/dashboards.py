@@ -1,8 +1,9 @@
-"""The figures of the supplier dashboards, read from the daily rollups (``extranet.models.sales``).
+"""The figures of the supplier dashboards, read from the sales rollups (``extranet.models.sales``).
 
 Every function takes the supplier id that the caller's membership resolved, so a dashboard can only ever
-aggregate its own supplier's rows; each is one set-based query over an index that starts with the
-supplier and the day.
+aggregate its own supplier's rows; each is one set-based query over indexes that start with the supplier
+and the day or month: a range's whole months are read from the monthly rollups and only the days at its
+edges from the daily ones (``split_by_months``), so that a year costs about as much as a few weeks.
 """
 
 import datetime as dt
@@ -13,7 +14,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Sum
-from django.db.models.functions import TruncMonth, TruncWeek
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from crm.models import Location, Product
@@ -23,6 +24,7 @@ from extranet.models import (
     ProductSalesMonth,
     SalesRollupState,
     SupplierSalesDay,
+    SupplierSalesMonth,
     SupplierStock,
 )
 
@@ -82,53 +84,6 @@ def _derive(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _days(supplier_id: int, period: Period) -> Any:
-    return SupplierSalesDay.objects.filter(supplier_id=supplier_id, day__range=(period.start, period.end))
-
-
-def sales_totals(*, supplier_id: int, period: Period) -> dict[str, Any]:
-    return _derive(_days(supplier_id, period).aggregate(**_figures()))
-
-
-def sales_by_period(*, supplier_id: int, period: Period, grain: str) -> list[dict[str, Any]]:
-    """Sums per week (starting Monday) or per calendar month of the range."""
-    trunc = TruncMonth("day") if grain == "month" else TruncWeek("day")
-    rows = (
-        _days(supplier_id, period)
-        .annotate(bucket=trunc)
-        .values("bucket")
-        .annotate(**_figures())
-        .order_by("bucket")
-    )
-    return [_derive({**row, "bucket": _as_date(row["bucket"])}) for row in rows]
-
-
-def _as_date(value: dt.date | dt.datetime) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
-
-
-def sales_by_channel(*, supplier_id: int, period: Period) -> list[dict[str, Any]]:
-    rows = _days(supplier_id, period).values("channel").annotate(**_figures()).order_by("-revenue")
-    return [_derive(row) for row in rows]
-
-
-def sales_by_location(*, supplier_id: int, period: Period) -> list[dict[str, Any]]:
-    """Sums per store, warehouse or online shop; sales without a location are left out."""
-    rows = list(
-        _days(supplier_id, period)
-        .exclude(location_id_or_zero=0)
-        .values("location_id_or_zero")
-        .annotate(**_figures())
-        .order_by("-revenue")
-    )
-    names = Location.objects.in_bulk([row["location_id_or_zero"] for row in rows])
-    return [
-        _derive({**row, "location": names.get(row["location_id_or_zero"])})
-        for row in rows
-        if row["location_id_or_zero"] in names
-    ]
-
-
 def _month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
@@ -154,7 +109,40 @@ def split_by_months(period: Period) -> tuple[Period | None, list[Period]]:
 
 
 _FIGURE_COLUMNS = ("units", "revenue", "cost", "return_units", "return_revenue", "return_cost")
+_SUMS = ", ".join(f"SUM({name}) AS {name}" for name in _FIGURE_COLUMNS)
 _CENT = Decimal("0.01")
+
+
+def _month_of_day() -> str:
+    if connection.vendor == "postgresql":
+        return "date_trunc('month', day)::date"
+    return "date(day, 'start of month')"
+
+
+def _rollup_rows(
+    day_model: type[Any], month_model: type[Any], columns: str, supplier_id: int, period: Period
+) -> tuple[str, list[Any]]:
+    """SQL (and its parameters) of the rollup rows that cover the range exactly: its whole months from
+    the monthly table, the days before the first and after the last whole month from the daily one.
+
+    Each row has a ``month`` column (the first day of its month), ``columns`` and the figures.
+    """
+    figures = ", ".join(_FIGURE_COLUMNS)
+    months, edges = split_by_months(period)
+    parts, params = [], []
+    if months is not None:
+        parts.append(
+            f"SELECT month, {columns}, {figures} FROM {month_model._meta.db_table} "  # noqa: S608
+            "WHERE supplier_id = %s AND month >= %s AND month <= %s"
+        )
+        params += [supplier_id, months.start, months.end]
+    for edge in edges:
+        parts.append(
+            f"SELECT {_month_of_day()} AS month, {columns}, {figures} "  # noqa: S608
+            f"FROM {day_model._meta.db_table} WHERE supplier_id = %s AND day >= %s AND day <= %s"
+        )
+        params += [supplier_id, edge.start, edge.end]
+    return " UNION ALL ".join(parts), params
 
 
 def _sum(value: Any) -> Decimal:
@@ -166,26 +154,89 @@ def _sum(value: Any) -> Decimal:
     return Decimal(value)
 
 
-def _ranking_sql(order_by: str, months: bool, edges: int, limit: int | None) -> str:
-    """One statement summing the whole months from the monthly rollup and the edge days from the daily one."""
+def _fetch(sql: str, params: list[Any], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows of ``keys`` followed by the six figures, with the figures as ints and Decimals."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    count = len(keys)
+    return [
+        {
+            **dict(zip(keys, row[:count], strict=True)),
+            "units": int(row[count] or 0),
+            "revenue": _sum(row[count + 1]),
+            "cost": _sum(row[count + 2]),
+            "return_units": int(row[count + 3] or 0),
+            "return_revenue": _sum(row[count + 4]),
+            "return_cost": _sum(row[count + 5]),
+        }
+        for row in rows
+    ]
+
+
+def _supplier_sums(supplier_id: int, period: Period, group: str, where: str = "") -> list[dict[str, Any]]:
+    """The supplier rollup's figures over the range grouped by ``group`` (a column, or ``""`` for totals)."""
+    rows, params = _rollup_rows(
+        SupplierSalesDay, SupplierSalesMonth, "channel, location_id_or_zero", supplier_id, period
+    )
+    select = f"{group}, " if group else ""
+    grouping = f" GROUP BY {group} ORDER BY revenue DESC, {group}" if group else ""
+    sql = f"SELECT {select}{_SUMS} FROM ({rows}) AS rows{where}{grouping}"  # noqa: S608
+    return _fetch(sql, params, (group,) if group else ())
+
+
+def _days(supplier_id: int, period: Period) -> Any:
+    return SupplierSalesDay.objects.filter(supplier_id=supplier_id, day__range=(period.start, period.end))
+
+
+def sales_totals(*, supplier_id: int, period: Period) -> dict[str, Any]:
+    return _derive(_supplier_sums(supplier_id, period, "")[0])
+
+
+def sales_by_period(*, supplier_id: int, period: Period, grain: str) -> list[dict[str, Any]]:
+    """Sums per week (starting Monday, from the daily rollup) or per calendar month of the range."""
+    if grain == "month":
+        rows, params = _rollup_rows(SupplierSalesDay, SupplierSalesMonth, "channel", supplier_id, period)
+        sql = f"SELECT month, {_SUMS} FROM ({rows}) AS rows GROUP BY month ORDER BY month"  # noqa: S608
+        return [_derive({**row, "bucket": _as_date(row["month"])}) for row in _fetch(sql, params, ("month",))]
+    weeks = (
+        _days(supplier_id, period)
+        .annotate(bucket=TruncWeek("day"))
+        .values("bucket")
+        .annotate(**_figures())
+        .order_by("bucket")
+    )
+    return [_derive({**row, "bucket": _as_date(row["bucket"])}) for row in weeks]
+
+
+def _as_date(value: dt.date | dt.datetime | str) -> dt.date:
+    if isinstance(value, str):  # SQLite's dates in raw SQL
+        return dt.date.fromisoformat(value[:10])
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def sales_by_channel(*, supplier_id: int, period: Period) -> list[dict[str, Any]]:
+    return [_derive(row) for row in _supplier_sums(supplier_id, period, "channel")]
+
+
+def sales_by_location(*, supplier_id: int, period: Period) -> list[dict[str, Any]]:
+    """Sums per store, warehouse or online shop; sales without a location are left out."""
+    rows = _supplier_sums(supplier_id, period, "location_id_or_zero", " WHERE location_id_or_zero <> 0")
+    names = Location.objects.in_bulk([row["location_id_or_zero"] for row in rows])
+    return [
+        _derive({**row, "location": names.get(row["location_id_or_zero"])})
+        for row in rows
+        if row["location_id_or_zero"] in names
+    ]
+
+
+def _ranking_sql(rows: str, order_by: str, limit: int | None) -> str:
     column = order_by.lstrip("-")
     if column not in _FIGURE_COLUMNS:
         raise ValueError(f"cannot rank products by {order_by!r}")
-    figures = ", ".join(f"SUM({name}) AS {name}" for name in _FIGURE_COLUMNS)
-    columns = ", ".join(_FIGURE_COLUMNS)
-    parts = []
-    if months:
-        parts.append(
-            f"SELECT product_id, {columns} FROM {ProductSalesMonth._meta.db_table} "  # noqa: S608
-            "WHERE supplier_id = %s AND month >= %s AND month <= %s"
-        )
-    parts += [
-        f"SELECT product_id, {columns} FROM {ProductSalesDay._meta.db_table} "  # noqa: S608
-        "WHERE supplier_id = %s AND day >= %s AND day <= %s"
-    ] * edges
     direction = "DESC" if order_by.startswith("-") else "ASC"
     return (
-        f"SELECT product_id, {figures} FROM ({' UNION ALL '.join(parts)}) AS rows "  # noqa: S608
+        f"SELECT product_id, {_SUMS} FROM ({rows}) AS rows "  # noqa: S608
         f"GROUP BY product_id ORDER BY {column} {direction}, product_id"
         + (f" LIMIT {int(limit)}" if limit is not None else "")
     )
@@ -214,26 +265,8 @@ def sales_by_product(
         cached = cache.get(key)
         if cached is not None:
             return cached
-    months, edges = split_by_months(period)
-    params: list[Any] = []
-    if months is not None:
-        params += [supplier_id, months.start, months.end]
-    for edge in edges:
-        params += [supplier_id, edge.start, edge.end]
-    with connection.cursor() as cursor:
-        cursor.execute(_ranking_sql(order_by, months is not None, len(edges), limit), params)
-        picked = [
-            {
-                "product_id": row[0],
-                "units": int(row[1] or 0),
-                "revenue": _sum(row[2]),
-                "cost": _sum(row[3]),
-                "return_units": int(row[4] or 0),
-                "return_revenue": _sum(row[5]),
-                "return_cost": _sum(row[6]),
-            }
-            for row in cursor.fetchall()
-        ]
+    rows, params = _rollup_rows(ProductSalesDay, ProductSalesMonth, "product_id", supplier_id, period)
+    picked = _fetch(_ranking_sql(rows, order_by, limit), params, ("product_id",))
     products = Product.objects.only("sku", "name").in_bulk([row["product_id"] for row in picked])
     result = [_derive({**row, "product": products[row["product_id"]]}) for row in picked]
     if key is not None:

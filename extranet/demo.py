@@ -27,6 +27,7 @@ from extranet.models import (
     SupplierBuyerPermission,
     SupplierMembership,
     SupplierSalesDay,
+    SupplierSalesMonth,
     SupplierStock,
 )
 from extranet.rollup import sales_rollup_fold
@@ -38,6 +39,7 @@ SEEDED_MODELS = [
     InventoryLevel,
     SupplierStock,
     SupplierSalesDay,
+    SupplierSalesMonth,
     ProductSalesDay,
     ProductSalesMonth,
     SalesRollupState,
@@ -90,6 +92,7 @@ def seed(ctx: SeedContext) -> None:
         # Every seeded line is committed with the seed: fold them all now, no lag needed.
         sales_rollup_fold(lag=dt.timedelta(0))
         ctx.analyze(SupplierSalesDay)
+        ctx.analyze(SupplierSalesMonth)
         ctx.analyze(ProductSalesDay)
         ctx.analyze(ProductSalesMonth)
     if ctx.options.users:

@@ -13,7 +13,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.models import PurchaseLine
-from extranet.models import ProductSalesDay, ProductSalesMonth, SalesRollupState, SupplierSalesDay
+from extranet.models import (
+    ProductSalesDay,
+    ProductSalesMonth,
+    SalesRollupState,
+    SupplierSalesDay,
+    SupplierSalesMonth,
+)
 
 CHUNK_LINES = 500_000
 
@@ -64,6 +70,14 @@ def _fold_range(after: int, up_to: int) -> None:
                 SupplierSalesDay._meta.db_table,
                 ("supplier_id", "day", "channel", "location_id_or_zero"),
                 ("supplier_id", "day", "channel", "COALESCE(location_id, 0)"),
+            ),
+            params,
+        )
+        cursor.execute(
+            _upsert_sql(
+                SupplierSalesMonth._meta.db_table,
+                ("supplier_id", "month", "channel", "location_id_or_zero"),
+                ("supplier_id", "month", "channel", "COALESCE(location_id, 0)"),
             ),
             params,
         )

@@ -39,6 +39,7 @@ from extranet.models import (
     ProposedOrderLine,
     SupplierMembership,
     SupplierSalesDay,
+    SupplierSalesMonth,
     ThreadReadState,
 )
 from extranet.stock import inventory_level_save
@@ -366,6 +367,15 @@ class SupplierSalesDayFactory(factory.django.DjangoModelFactory):
 
     supplier = factory.SubFactory(SupplierFactory)
     day = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+    channel = "store"
+
+
+class SupplierSalesMonthFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SupplierSalesMonth
+
+    supplier = factory.SubFactory(SupplierFactory)
+    month = factory.Sequence(lambda n: dt.date(2026 + n // 12, n % 12 + 1, 1))
     channel = "store"
 
 

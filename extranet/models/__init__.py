@@ -9,7 +9,13 @@ from extranet.models.orders import (
     ProposedOrderLine,
     SupplierBuyerPermission,
 )
-from extranet.models.sales import ProductSalesDay, ProductSalesMonth, SalesRollupState, SupplierSalesDay
+from extranet.models.sales import (
+    ProductSalesDay,
+    ProductSalesMonth,
+    SalesRollupState,
+    SupplierSalesDay,
+    SupplierSalesMonth,
+)
 from extranet.models.security import AuditEvent, LoginAttempt
 from extranet.models.team import Invitation
 
@@ -29,6 +35,7 @@ __all__ = [
     "SupplierBuyerPermission",
     "SupplierMembership",
     "SupplierSalesDay",
+    "SupplierSalesMonth",
     "SupplierStock",
     "ThreadReadState",
 ]

@@ -2,8 +2,8 @@
 
 Raw purchase lines (hundreds of millions) are folded into small tables as they arrive: one row per
 supplier, day, channel and location (time series, channels, stores, totals), one per supplier, product
-and day (products, weeks of supply) and one per supplier, product and month (rankings of products over
-long ranges). Lines are immutable and only ever added, so a fold
+and day (products, weeks of supply), and the same two per calendar month, from which a range reads its
+whole months (the days at its edges still come from the daily tables). Lines are immutable and only ever added, so a fold
 adds the lines after a watermark (``SalesRollupState``) to the rows and moves the watermark, in one
 transaction: each line is counted exactly once.
 """
@@ -53,6 +53,35 @@ class SupplierSalesDay(SalesFigures):
 
     def __str__(self) -> str:
         return f"{self.supplier_id} {self.day} {self.channel}"
+
+
+class SupplierSalesMonth(SalesFigures):
+    """One supplier's sales of one calendar month through one channel at one location.
+
+    Totals, channels, stores and monthly series over a range read its whole months here and only the
+    days at its edges from ``SupplierSalesDay``.
+    """
+
+    supplier = models.ForeignKey(
+        Supplier, verbose_name=_("supplier"), on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    channel = models.CharField(_("channel"), max_length=10)
+    location_id_or_zero = models.BigIntegerField(_("location"), default=0)  # as in SupplierSalesDay
+
+    class Meta:
+        verbose_name = _("supplier sales month")
+        verbose_name_plural = _("supplier sales months")
+        ordering = ["supplier_id", "month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "month", "channel", "location_id_or_zero"],
+                name="extranet_supplier_month_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier_id} {self.month:%Y-%m} {self.channel}"
 
 
 class ProductSalesDay(SalesFigures):

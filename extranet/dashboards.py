@@ -14,7 +14,6 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Sum
-from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from crm.models import Location, Product
@@ -51,17 +50,6 @@ class Period:
     def default(cls) -> "Period":
         today = timezone.localdate()
         return cls(today - dt.timedelta(days=RECENT_SALES_DAYS - 1), today)
-
-
-def _figures() -> dict[str, Any]:
-    return {
-        "units": Sum("units"),
-        "revenue": Sum("revenue"),
-        "cost": Sum("cost"),
-        "return_units": Sum("return_units"),
-        "return_revenue": Sum("return_revenue"),
-        "return_cost": Sum("return_cost"),
-    }
 
 
 def _derive(row: dict[str, Any]) -> dict[str, Any]:
@@ -185,12 +173,15 @@ def _supplier_sums(supplier_id: int, period: Period, group: str, where: str = ""
     return _fetch(sql, params, (group,) if group else ())
 
 
-def _days(supplier_id: int, period: Period) -> Any:
-    return SupplierSalesDay.objects.filter(supplier_id=supplier_id, day__range=(period.start, period.end))
-
-
 def sales_totals(*, supplier_id: int, period: Period) -> dict[str, Any]:
     return _derive(_supplier_sums(supplier_id, period, "")[0])
+
+
+def _week_of_day() -> str:
+    """SQL for the Monday of a day's week."""
+    if connection.vendor == "postgresql":
+        return "date_trunc('week', day)::date"
+    return "date(day, 'weekday 0', '-6 days')"  # the next Sunday (or that day), back to its Monday
 
 
 def sales_by_period(*, supplier_id: int, period: Period, grain: str) -> list[dict[str, Any]]:
@@ -198,15 +189,14 @@ def sales_by_period(*, supplier_id: int, period: Period, grain: str) -> list[dic
     if grain == "month":
         rows, params = _rollup_rows(SupplierSalesDay, SupplierSalesMonth, "channel", supplier_id, period)
         sql = f"SELECT month, {_SUMS} FROM ({rows}) AS rows GROUP BY month ORDER BY month"  # noqa: S608
-        return [_derive({**row, "bucket": _as_date(row["month"])}) for row in _fetch(sql, params, ("month",))]
-    weeks = (
-        _days(supplier_id, period)
-        .annotate(bucket=TruncWeek("day"))
-        .values("bucket")
-        .annotate(**_figures())
-        .order_by("bucket")
-    )
-    return [_derive({**row, "bucket": _as_date(row["bucket"])}) for row in weeks]
+    else:
+        week = _week_of_day()
+        sql = (
+            f"SELECT {week} AS week, {_SUMS} FROM {SupplierSalesDay._meta.db_table} "  # noqa: S608
+            f"WHERE supplier_id = %s AND day >= %s AND day <= %s GROUP BY {week} ORDER BY week"
+        )
+        params = [supplier_id, period.start, period.end]
+    return [{**_derive(row), "bucket": _as_date(row["bucket"])} for row in _fetch(sql, params, ("bucket",))]
 
 
 def _as_date(value: dt.date | dt.datetime | str) -> dt.date:

@@ -103,7 +103,14 @@ class ProductSalesDay(SalesFigures):
             # Dashboards read one supplier's days in a range: the unique index starts with them.
             models.UniqueConstraint(fields=["supplier", "day", "product"], name="extranet_product_day_unique")
         ]
-        indexes = [models.Index(fields=["product", "day"], name="extranet_product_day_product")]
+        indexes = [
+            # A page of products' recent sales (weeks of supply) from the index alone. The units are key
+            # columns rather than INCLUDE ones, which SQLite does not have.
+            models.Index(
+                fields=["product", "day", "units", "return_units"],
+                name="extranet_product_day_recent",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.product_id} {self.day}"

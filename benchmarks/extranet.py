@@ -180,6 +180,7 @@ def prepare(args: argparse.Namespace) -> int:
             cursor.execute("CLUSTER extranet_suppliersalesday USING extranet_supplier_day_unique")
             cursor.execute("CLUSTER extranet_productsalesmonth USING extranet_product_month_unique")
             cursor.execute("CLUSTER extranet_suppliersalesmonth USING extranet_supplier_month_unique")
+            cursor.execute("CLUSTER extranet_suppliersalesweek USING extranet_supplier_week_unique")
     with connection.cursor() as cursor:
         for table in [
             "customers_purchaseline",
@@ -187,6 +188,7 @@ def prepare(args: argparse.Namespace) -> int:
             "extranet_productsalesmonth",
             "extranet_suppliersalesday",
             "extranet_suppliersalesmonth",
+            "extranet_suppliersalesweek",
             "extranet_inventorylevel",
             "extranet_supplierstock",
             "crm_product",

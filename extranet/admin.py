@@ -30,6 +30,7 @@ from extranet.models import (
     SupplierMembership,
     SupplierSalesDay,
     SupplierSalesMonth,
+    SupplierSalesWeek,
     SupplierStock,
     ThreadReadState,
 )
@@ -196,6 +197,15 @@ class SupplierSalesDayAdmin(LargeTableAdmin, ReadOnlyAdmin):
 @admin.register(SupplierSalesMonth)
 class SupplierSalesMonthAdmin(LargeTableAdmin, ReadOnlyAdmin):
     list_display = ("supplier", "month", "channel", "location_id_or_zero", "units", "revenue", "return_units")
+    list_select_related = ("supplier",)
+    raw_id_fields = ("supplier",)
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(SupplierSalesWeek)
+class SupplierSalesWeekAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    list_display = ("supplier", "week", "channel", "location_id_or_zero", "units", "revenue", "return_units")
     list_select_related = ("supplier",)
     raw_id_fields = ("supplier",)
     ordering = ("-id",)

@@ -2,8 +2,9 @@
 
 Every function takes the supplier id that the caller's membership resolved, so a dashboard can only ever
 aggregate its own supplier's rows; each is one set-based query over indexes that start with the supplier
-and the day or month: a range's whole months are read from the monthly rollups and only the days at its
-edges from the daily ones (``split_by_months``), so that a year costs about as much as a few weeks.
+and the day, week or month: a range's whole months (whole weeks, for weekly series) are read from the
+monthly (weekly) rollups and only the days at its edges from the daily ones (``split_by_months``,
+``split_by_weeks``), so that a year costs about as much as a few weeks.
 """
 
 import datetime as dt
@@ -24,6 +25,7 @@ from extranet.models import (
     SalesRollupState,
     SupplierSalesDay,
     SupplierSalesMonth,
+    SupplierSalesWeek,
     SupplierStock,
 )
 
@@ -96,6 +98,17 @@ def split_by_months(period: Period) -> tuple[Period | None, list[Period]]:
     return months, [edge for edge in edges if edge.start <= edge.end]
 
 
+def split_by_weeks(period: Period) -> tuple[Period | None, list[Period]]:
+    """The range's whole weeks, Monday to Sunday (the Mondays of the first and last), and the days around them."""
+    first = period.start + dt.timedelta(days=(7 - period.start.weekday()) % 7)
+    after_last = period.end + dt.timedelta(days=1) - dt.timedelta(days=(period.end.weekday() + 1) % 7)
+    if first >= after_last:
+        return None, [period]
+    weeks = Period(first, after_last - dt.timedelta(days=7))
+    edges = [Period(period.start, first - dt.timedelta(days=1)), Period(after_last, period.end)]
+    return weeks, [edge for edge in edges if edge.start <= edge.end]
+
+
 _FIGURE_COLUMNS = ("units", "revenue", "cost", "return_units", "return_revenue", "return_cost")
 _SUMS = ", ".join(f"SUM({name}) AS {name}" for name in _FIGURE_COLUMNS)
 _CENT = Decimal("0.01")
@@ -107,26 +120,40 @@ def _month_of_day() -> str:
     return "date(day, 'start of month')"
 
 
-def _rollup_rows(
-    day_model: type[Any], month_model: type[Any], columns: str, supplier_id: int, period: Period
-) -> tuple[str, list[Any]]:
-    """SQL (and its parameters) of the rollup rows that cover the range exactly: its whole months from
-    the monthly table, the days before the first and after the last whole month from the daily one.
+def _week_of_day() -> str:
+    """SQL for the Monday of a day's week."""
+    if connection.vendor == "postgresql":
+        return "date_trunc('week', day)::date"
+    return "date(day, 'weekday 0', '-6 days')"  # the next Sunday (or that day), back to its Monday
 
-    Each row has a ``month`` column (the first day of its month), ``columns`` and the figures.
+
+def _rollup_rows(
+    day_model: type[Any],
+    coarse_model: type[Any],
+    columns: str,
+    supplier_id: int,
+    period: Period,
+    grain: str = "month",
+) -> tuple[str, list[Any]]:
+    """SQL (and its parameters) of the rollup rows that cover the range exactly: its whole months (or
+    weeks) from the monthly (or weekly) table, the days before the first and after the last from the
+    daily one.
+
+    Each row has a ``month`` (or ``week``) column, its first day, then ``columns`` and the figures.
     """
     figures = ", ".join(_FIGURE_COLUMNS)
-    months, edges = split_by_months(period)
+    whole, edges = split_by_weeks(period) if grain == "week" else split_by_months(period)
+    of_day = _week_of_day() if grain == "week" else _month_of_day()
     parts, params = [], []
-    if months is not None:
+    if whole is not None:
         parts.append(
-            f"SELECT month, {columns}, {figures} FROM {month_model._meta.db_table} "  # noqa: S608
-            "WHERE supplier_id = %s AND month >= %s AND month <= %s"
+            f"SELECT {grain}, {columns}, {figures} FROM {coarse_model._meta.db_table} "  # noqa: S608
+            f"WHERE supplier_id = %s AND {grain} >= %s AND {grain} <= %s"
         )
-        params += [supplier_id, months.start, months.end]
+        params += [supplier_id, whole.start, whole.end]
     for edge in edges:
         parts.append(
-            f"SELECT {_month_of_day()} AS month, {columns}, {figures} "  # noqa: S608
+            f"SELECT {of_day} AS {grain}, {columns}, {figures} "  # noqa: S608
             f"FROM {day_model._meta.db_table} WHERE supplier_id = %s AND day >= %s AND day <= %s"
         )
         params += [supplier_id, edge.start, edge.end]
@@ -177,25 +204,12 @@ def sales_totals(*, supplier_id: int, period: Period) -> dict[str, Any]:
     return _derive(_supplier_sums(supplier_id, period, "")[0])
 
 
-def _week_of_day() -> str:
-    """SQL for the Monday of a day's week."""
-    if connection.vendor == "postgresql":
-        return "date_trunc('week', day)::date"
-    return "date(day, 'weekday 0', '-6 days')"  # the next Sunday (or that day), back to its Monday
-
-
 def sales_by_period(*, supplier_id: int, period: Period, grain: str) -> list[dict[str, Any]]:
-    """Sums per week (starting Monday, from the daily rollup) or per calendar month of the range."""
-    if grain == "month":
-        rows, params = _rollup_rows(SupplierSalesDay, SupplierSalesMonth, "channel", supplier_id, period)
-        sql = f"SELECT month, {_SUMS} FROM ({rows}) AS rows GROUP BY month ORDER BY month"  # noqa: S608
-    else:
-        week = _week_of_day()
-        sql = (
-            f"SELECT {week} AS week, {_SUMS} FROM {SupplierSalesDay._meta.db_table} "  # noqa: S608
-            f"WHERE supplier_id = %s AND day >= %s AND day <= %s GROUP BY {week} ORDER BY week"
-        )
-        params = [supplier_id, period.start, period.end]
+    """Sums per week (starting Monday) or per calendar month of the range."""
+    grain = "month" if grain == "month" else "week"
+    coarse = SupplierSalesMonth if grain == "month" else SupplierSalesWeek
+    rows, params = _rollup_rows(SupplierSalesDay, coarse, "channel", supplier_id, period, grain)
+    sql = f"SELECT {grain}, {_SUMS} FROM ({rows}) AS rows GROUP BY {grain} ORDER BY {grain}"  # noqa: S608
     return [{**_derive(row), "bucket": _as_date(row["bucket"])} for row in _fetch(sql, params, ("bucket",))]
 
 

@@ -28,6 +28,7 @@ from extranet.models import (
     SupplierMembership,
     SupplierSalesDay,
     SupplierSalesMonth,
+    SupplierSalesWeek,
     SupplierStock,
 )
 from extranet.rollup import sales_rollup_fold
@@ -40,6 +41,7 @@ SEEDED_MODELS = [
     SupplierStock,
     SupplierSalesDay,
     SupplierSalesMonth,
+    SupplierSalesWeek,
     ProductSalesDay,
     ProductSalesMonth,
     SalesRollupState,
@@ -93,6 +95,7 @@ def seed(ctx: SeedContext) -> None:
         sales_rollup_fold(lag=dt.timedelta(0))
         ctx.analyze(SupplierSalesDay)
         ctx.analyze(SupplierSalesMonth)
+        ctx.analyze(SupplierSalesWeek)
         ctx.analyze(ProductSalesDay)
         ctx.analyze(ProductSalesMonth)
     if ctx.options.users:

@@ -19,6 +19,7 @@ from extranet.models import (
     SalesRollupState,
     SupplierSalesDay,
     SupplierSalesMonth,
+    SupplierSalesWeek,
 )
 
 CHUNK_LINES = 500_000
@@ -48,9 +49,16 @@ def _month_expression() -> str:
     return "date(django_datetime_cast_date(occurred_at, %s, 'UTC'), 'start of month')"
 
 
+def _week_expression() -> str:
+    """SQL for the Monday of a line's week in ``TIME_ZONE`` (one placeholder: the zone)."""
+    if connection.vendor == "postgresql":
+        return "date_trunc('week', occurred_at AT TIME ZONE %s)::date"
+    return "date(django_datetime_cast_date(occurred_at, %s, 'UTC'), 'weekday 0', '-6 days')"
+
+
 def _upsert_sql(table: str, keys: tuple[str, ...], selected: tuple[str, ...]) -> str:
     """The statement that adds the lines of an id range to a rollup table's rows."""
-    expressions = {"day": _day_expression(), "month": _month_expression()}
+    expressions = {"day": _day_expression(), "week": _week_expression(), "month": _month_expression()}
     select_keys = ", ".join(expressions.get(column, column) for column in selected)
     updates = ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in _FIGURE_COLUMNS)
     return (
@@ -62,7 +70,7 @@ def _upsert_sql(table: str, keys: tuple[str, ...], selected: tuple[str, ...]) ->
 
 
 def _fold_range(after: int, up_to: int) -> None:
-    # The day or month expression's zone is bound twice: in the SELECT list and in the GROUP BY.
+    # The day, week or month expression's zone is bound twice: in the SELECT list and in the GROUP BY.
     params: list[str | int] = [settings.TIME_ZONE, after, up_to, settings.TIME_ZONE]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -78,6 +86,14 @@ def _fold_range(after: int, up_to: int) -> None:
                 SupplierSalesMonth._meta.db_table,
                 ("supplier_id", "month", "channel", "location_id_or_zero"),
                 ("supplier_id", "month", "channel", "COALESCE(location_id, 0)"),
+            ),
+            params,
+        )
+        cursor.execute(
+            _upsert_sql(
+                SupplierSalesWeek._meta.db_table,
+                ("supplier_id", "week", "channel", "location_id_or_zero"),
+                ("supplier_id", "week", "channel", "COALESCE(location_id, 0)"),
             ),
             params,
         )

@@ -40,6 +40,7 @@ from extranet.models import (
     SupplierMembership,
     SupplierSalesDay,
     SupplierSalesMonth,
+    SupplierSalesWeek,
     ThreadReadState,
 )
 from extranet.stock import inventory_level_save
@@ -376,6 +377,15 @@ class SupplierSalesMonthFactory(factory.django.DjangoModelFactory):
 
     supplier = factory.SubFactory(SupplierFactory)
     month = factory.Sequence(lambda n: dt.date(2026 + n // 12, n % 12 + 1, 1))
+    channel = "store"
+
+
+class SupplierSalesWeekFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SupplierSalesWeek
+
+    supplier = factory.SubFactory(SupplierFactory)
+    week = factory.Sequence(lambda n: dt.date(2026, 1, 5) + dt.timedelta(weeks=n))
     channel = "store"
 
 

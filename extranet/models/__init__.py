@@ -15,6 +15,7 @@ from extranet.models.sales import (
     SalesRollupState,
     SupplierSalesDay,
     SupplierSalesMonth,
+    SupplierSalesWeek,
 )
 from extranet.models.security import AuditEvent, LoginAttempt
 from extranet.models.team import Invitation
@@ -36,6 +37,7 @@ __all__ = [
     "SupplierMembership",
     "SupplierSalesDay",
     "SupplierSalesMonth",
+    "SupplierSalesWeek",
     "SupplierStock",
     "ThreadReadState",
 ]

@@ -2,8 +2,9 @@
 
 Raw purchase lines (hundreds of millions) are folded into small tables as they arrive: one row per
 supplier, day, channel and location (time series, channels, stores, totals), one per supplier, product
-and day (products, weeks of supply), and the same two per calendar month, from which a range reads its
-whole months (the days at its edges still come from the daily tables). Lines are immutable and only ever added, so a fold
+and day (products, weeks of supply), the same two per calendar month, from which a range reads its
+whole months (the days at its edges still come from the daily tables), and the supplier's per week, for
+weekly series. Lines are immutable and only ever added, so a fold
 adds the lines after a watermark (``SalesRollupState``) to the rows and moves the watermark, in one
 transaction: each line is counted exactly once.
 """
@@ -82,6 +83,35 @@ class SupplierSalesMonth(SalesFigures):
 
     def __str__(self) -> str:
         return f"{self.supplier_id} {self.month:%Y-%m} {self.channel}"
+
+
+class SupplierSalesWeek(SalesFigures):
+    """One supplier's sales of one week (Monday to Sunday) through one channel at one location.
+
+    Weekly series read a range's whole weeks here and only the days at its edges from
+    ``SupplierSalesDay``.
+    """
+
+    supplier = models.ForeignKey(
+        Supplier, verbose_name=_("supplier"), on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    week = models.DateField(_("week"), help_text=_("The Monday of the week."))
+    channel = models.CharField(_("channel"), max_length=10)
+    location_id_or_zero = models.BigIntegerField(_("location"), default=0)  # as in SupplierSalesDay
+
+    class Meta:
+        verbose_name = _("supplier sales week")
+        verbose_name_plural = _("supplier sales weeks")
+        ordering = ["supplier_id", "week"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "week", "channel", "location_id_or_zero"],
+                name="extranet_supplier_week_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier_id} {self.week} {self.channel}"
 
 
 class ProductSalesDay(SalesFigures):

@@ -95,6 +95,37 @@ def test_a_range_is_split_into_whole_months_and_edge_days(
     assert around == [period(*edge) for edge in edges]
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "weeks", "edges"),
+    [
+        ("2026-11-30", "2026-12-06", ("2026-11-30", "2026-11-30"), []),  # Monday to Sunday
+        (
+            "2026-11-05",
+            "2026-12-02",
+            ("2026-11-09", "2026-11-23"),
+            [("2026-11-05", "2026-11-08"), ("2026-11-30", "2026-12-02")],
+        ),
+        ("2026-12-01", "2026-12-06", None, [("2026-12-01", "2026-12-06")]),
+        ("2026-11-30", "2026-12-07", ("2026-11-30", "2026-11-30"), [("2026-12-07", "2026-12-07")]),
+        ("2026-11-29", "2026-12-06", ("2026-11-30", "2026-11-30"), [("2026-11-29", "2026-11-29")]),
+    ],
+)
+def test_a_range_is_split_into_whole_weeks_and_edge_days(
+    start: str, end: str, weeks: tuple[str, str] | None, edges: list[tuple[str, str]]
+) -> None:
+    def period(first: str, last: str) -> dashboards.Period:
+        return dashboards.Period(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+
+    whole, around = dashboards.split_by_weeks(period(start, end))
+
+    assert whole == (period(*weeks) if weeks else None)
+    assert around == [period(*edge) for edge in edges]
+
+
+def monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
 def test_figures_over_months_and_edge_days_are_what_the_lines_say(world: World) -> None:
     """Regression test for issue 5: ranges read whole months from the monthly rollups."""
     store = LocationFactory()
@@ -152,7 +183,9 @@ def test_figures_over_months_and_edge_days_are_what_the_lines_say(world: World) 
             lambda line: timezone.localtime(line.occurred_at).date().replace(day=1)
         )
         weeks = dashboards.sales_by_period(supplier_id=supplier_id, period=period, grain="week")
-        assert sum(row["net_units"] for row in weeks) == totals["net_units"]
+        assert {row["bucket"]: [row["units"], row["return_units"]] for row in weeks} == units(
+            lambda line: monday(timezone.localtime(line.occurred_at).date())
+        )
 
 
 def test_totals_margin_returns_and_sell_through(sales: World) -> None:

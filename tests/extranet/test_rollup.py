@@ -15,6 +15,7 @@ from extranet.models import (
     SalesRollupState,
     SupplierSalesDay,
     SupplierSalesMonth,
+    SupplierSalesWeek,
 )
 from extranet.rollup import sales_rollup_fold
 from tests.factories import LocationFactory, ProductFactory, PurchaseLineFactory, SupplierFactory
@@ -78,12 +79,11 @@ def supplier_lines(grain: str) -> dict:
     expected: dict = {}
     for line in PurchaseLine.objects.all():
         day = timezone.localtime(line.occurred_at).date()
-        key = (
-            line.supplier_id,
-            day.replace(day=1) if grain == "month" else day,
-            line.channel,
-            line.location_id or 0,
-        )
+        if grain == "month":
+            day = day.replace(day=1)
+        elif grain == "week":
+            day -= dt.timedelta(days=day.weekday())
+        key = (line.supplier_id, day, line.channel, line.location_id or 0)
         units, revenue, returned, returned_cost = expected.get(key, (0, Decimal(0), 0, Decimal(0)))
         if line.is_return:
             returned += line.quantity
@@ -118,6 +118,7 @@ def test_folding_in_batches_gives_what_the_lines_say() -> None:
     assert from_rollup("month") == from_lines("month")
     assert supplier_rollup(SupplierSalesDay, "day") == supplier_lines("day")
     assert supplier_rollup(SupplierSalesMonth, "month") == supplier_lines("month")
+    assert supplier_rollup(SupplierSalesWeek, "week") == supplier_lines("week")
 
 
 def test_folding_again_counts_nothing_twice() -> None:
@@ -162,6 +163,7 @@ def test_months_hold_the_lines_of_every_day_of_the_month() -> None:
 
     assert from_rollup("month") == from_lines("month")
     assert supplier_rollup(SupplierSalesMonth, "month") == supplier_lines("month")
+    assert supplier_rollup(SupplierSalesWeek, "week") == supplier_lines("week")
     by_days: dict = {}
     for (product_id, day), (units, revenue, cost, returned) in from_rollup().items():
         key = (product_id, day.replace(day=1))

@@ -7,7 +7,7 @@ from django.db.models import Sum
 from django.test import Client
 from django.utils import timezone
 
-from crm.models import Supplier
+from crm.models import Product
 from extranet.models import InventoryLevel, SupplierStock
 from extranet.stock import (
     inventory_level_delete,
@@ -46,7 +46,7 @@ def totals() -> dict[int, tuple[int, int]]:
 def test_sets_changes_moves_and_deletes_keep_the_totals() -> None:
     rng = random.Random(5)
     suppliers = [SupplierFactory(), SupplierFactory()]
-    products = [ProductFactory(supplier=suppliers[n % 2]) for n in range(5)]
+    products: list[Product] = [ProductFactory(supplier=suppliers[n % 2]) for n in range(5)]
     locations = [LocationFactory() for _ in range(3)]
     for _ in range(40):
         step = rng.random()
@@ -101,7 +101,7 @@ def test_a_rebuild_repairs_levels_written_in_bulk() -> None:
 
 
 def test_the_admin_writes_through_the_service(admin_client: Client) -> None:
-    supplier: Supplier = SupplierFactory()
+    supplier = SupplierFactory()
     level = InventoryLevelFactory(product__supplier=supplier, on_hand=7, on_order=2)
     url = f"/admin/extranet/inventorylevel/{level.pk}/change/"
     response = admin_client.post(

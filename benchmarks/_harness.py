@@ -95,6 +95,27 @@ def server(
             process.kill()
 
 
+def processes_cpu_seconds(*needles: str) -> float:
+    """CPU time (user + system) used so far by the processes whose command line holds every one of
+    ``needles`` (a gunicorn serving a port; the PostgreSQL backends of a database, whose process titles
+    name it). On a machine shared with other work, latency measures the queue for the cores; this, the
+    cost of the requests themselves."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not all(needle in command for needle in needles):
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 @dataclass
 class Run:
     """Latencies (seconds) and what each request reported."""

@@ -22,7 +22,16 @@ import sys
 import time
 from collections.abc import Iterator
 
-from _harness import ROOT, Request, django_setup, load, print_json, processes_cpu_seconds, server
+from _harness import (
+    ROOT,
+    Request,
+    cpu_seconds_since,
+    django_setup,
+    load,
+    print_json,
+    processes_cpu_seconds,
+    server,
+)
 
 SECRET_KEY = os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-" + "x" * 40)
 CODE = "bench-extranet"
@@ -228,11 +237,12 @@ def supplier_session(supplier_id: int) -> tuple[str, str]:
     return session.session_key or "", token.key
 
 
-def _cpu(port: int, database: str) -> tuple[float, float]:
+def _cpu(port: int, database: str) -> tuple[dict[int, float], dict[int, float]]:
     """CPU seconds used so far by the gunicorn serving ``port`` and by the database's PostgreSQL backends
-    (when PostgreSQL runs on this machine; else 0)."""
-    return processes_cpu_seconds("gunicorn", f"127.0.0.1:{port}"), processes_cpu_seconds(
-        "postgres:", f" {database} "
+    (when PostgreSQL runs on this machine; else nothing), per process."""
+    return (
+        processes_cpu_seconds("gunicorn", f"127.0.0.1:{port}"),
+        processes_cpu_seconds("postgres:", f" {database} "),
     )
 
 
@@ -284,7 +294,9 @@ def main() -> None:
 
     database = connection.settings_dict["NAME"]
     failed = []
-    with server(workers=args.workers, env={"SECRET_KEY": SECRET_KEY, "STATIC_ROOT": static_root}) as port:
+    # Connections kept for the whole run, so that no PostgreSQL backend (and its CPU time) ends mid-measure.
+    server_env = {"SECRET_KEY": SECRET_KEY, "STATIC_ROOT": static_root, "DATABASE_CONN_MAX_AGE": "3600"}
+    with server(workers=args.workers, env=server_env) as port:
         for url, kind in targets:
             headers = (
                 {"Cookie": f"sessionid={session_key}"}
@@ -299,7 +311,10 @@ def main() -> None:
             load(port, 1, requests)  # warm the workers' connections
             cpu_before = _cpu(port, database)
             run = load(port, args.clients, requests)
-            cpu = [after - before for after, before in zip(_cpu(port, database), cpu_before, strict=True)]
+            cpu = [
+                cpu_seconds_since(before, after)
+                for before, after in zip(cpu_before, _cpu(port, database), strict=True)
+            ]
             figures = run.summary()
             served = max(1, len(run.latencies))
             print_json(

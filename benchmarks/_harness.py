@@ -95,6 +95,32 @@ def server(
             process.kill()
 
 
+def processes_cpu_seconds(*needles: str) -> dict[int, float]:
+    """CPU time (user + system) used so far by each process (by pid) whose command line holds every one
+    of ``needles`` (a gunicorn serving a port; the PostgreSQL backends of a database, whose process titles
+    name it). On a machine shared with other work, latency measures the queue for the cores; this, the
+    cost of the requests themselves. Subtract with ``cpu_seconds_since``."""
+    used = {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not all(needle in command for needle in needles):
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return used
+
+
+def cpu_seconds_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds the processes used between two readings (a process that exited in between is lost)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 @dataclass
 class Run:
     """Latencies (seconds) and what each request reported."""

@@ -21,6 +21,7 @@ from extranet.models import (
     Message,
     MessageThread,
     ProductSalesDay,
+    ProductSalesMonth,
     ProposedOrder,
     ProposedOrderEvent,
     ProposedOrderLine,
@@ -28,9 +29,13 @@ from extranet.models import (
     SupplierBuyerPermission,
     SupplierMembership,
     SupplierSalesDay,
+    SupplierSalesMonth,
+    SupplierSalesWeek,
+    SupplierStock,
     ThreadReadState,
 )
 from extranet.models.orders import BUYER_PERMISSION_CODENAME
+from extranet.stock import inventory_level_delete, inventory_level_save
 
 
 @admin.register(SupplierMembership)
@@ -60,6 +65,13 @@ class InventoryLevelAdmin(LargeTableAdmin):
     @admin.display(description=_("supplier"))
     def supplier(self, obj: InventoryLevel) -> Supplier:
         return obj.product.supplier
+
+    # Through the stock service, so that the supplier's stock totals follow every change.
+    def save_model(self, request: HttpRequest, obj: InventoryLevel, form: Any, change: bool) -> None:
+        inventory_level_save(level=obj)
+
+    def delete_model(self, request: HttpRequest, obj: InventoryLevel) -> None:
+        inventory_level_delete(level=obj)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -182,6 +194,24 @@ class SupplierSalesDayAdmin(LargeTableAdmin, ReadOnlyAdmin):
     sortable_by = ()
 
 
+@admin.register(SupplierSalesMonth)
+class SupplierSalesMonthAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    list_display = ("supplier", "month", "channel", "location_id_or_zero", "units", "revenue", "return_units")
+    list_select_related = ("supplier",)
+    raw_id_fields = ("supplier",)
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(SupplierSalesWeek)
+class SupplierSalesWeekAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    list_display = ("supplier", "week", "channel", "location_id_or_zero", "units", "revenue", "return_units")
+    list_select_related = ("supplier",)
+    raw_id_fields = ("supplier",)
+    ordering = ("-id",)
+    sortable_by = ()
+
+
 @admin.register(ProductSalesDay)
 class ProductSalesDayAdmin(LargeTableAdmin, ReadOnlyAdmin):
     list_display = ("product", "supplier", "day", "units", "revenue", "return_units")
@@ -189,6 +219,25 @@ class ProductSalesDayAdmin(LargeTableAdmin, ReadOnlyAdmin):
     raw_id_fields = ("supplier", "product")
     ordering = ("-id",)
     sortable_by = ()
+
+
+@admin.register(ProductSalesMonth)
+class ProductSalesMonthAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    list_display = ("product", "supplier", "month", "units", "revenue", "return_units")
+    list_select_related = ("product", "supplier")
+    raw_id_fields = ("supplier", "product")
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(SupplierStock)
+class SupplierStockAdmin(ReadOnlyAdmin):
+    """Each supplier's stock totals, kept by the stock writes (``extranet/stock.py``)."""
+
+    list_display = ("supplier", "on_hand", "on_order")
+    list_select_related = ("supplier",)
+    raw_id_fields = ("supplier",)
+    ordering = ("supplier_id",)
 
 
 @admin.register(SalesRollupState)

@@ -1,8 +1,10 @@
-"""The figures of the supplier dashboards, read from the daily rollups (``extranet.models.sales``).
+"""The figures of the supplier dashboards, read from the sales rollups (``extranet.models.sales``).
 
 Every function takes the supplier id that the caller's membership resolved, so a dashboard can only ever
-aggregate its own supplier's rows; each is one set-based query over an index that starts with the
-supplier and the day.
+aggregate its own supplier's rows; each is one set-based query over indexes that start with the supplier
+and the day, week or month: a range's whole months (whole weeks, for weekly series) are read from the
+monthly (weekly) rollups and only the days at its edges from the daily ones (``split_by_months``,
+``split_by_weeks``), so that a year costs about as much as a few weeks.
 """
 
 import datetime as dt
@@ -11,12 +13,21 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Sum
-from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
 from crm.models import Location, Product
-from extranet.models import InventoryLevel, ProductSalesDay, SalesRollupState, SupplierSalesDay
+from extranet.models import (
+    InventoryLevel,
+    ProductSalesDay,
+    ProductSalesMonth,
+    SalesRollupState,
+    SupplierSalesDay,
+    SupplierSalesMonth,
+    SupplierSalesWeek,
+    SupplierStock,
+)
 
 MAX_RANGE_DAYS = 731
 RECENT_SALES_DAYS = 28  # weeks of supply are on hand over the average week of the last four
@@ -43,17 +54,6 @@ class Period:
         return cls(today - dt.timedelta(days=RECENT_SALES_DAYS - 1), today)
 
 
-def _figures() -> dict[str, Any]:
-    return {
-        "units": Sum("units"),
-        "revenue": Sum("revenue"),
-        "cost": Sum("cost"),
-        "return_units": Sum("return_units"),
-        "return_revenue": Sum("return_revenue"),
-        "return_cost": Sum("return_cost"),
-    }
-
-
 def _derive(row: dict[str, Any]) -> dict[str, Any]:
     """Net figures of a row of sums: revenue and cost net of returns, margin, margin %, returns rate."""
     units = int(row.get("units") or 0)
@@ -74,45 +74,158 @@ def _derive(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _days(supplier_id: int, period: Period) -> Any:
-    return SupplierSalesDay.objects.filter(supplier_id=supplier_id, day__range=(period.start, period.end))
+def _month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def split_by_months(period: Period) -> tuple[Period | None, list[Period]]:
+    """The range's whole calendar months (first days of the first and last month) and the days around them.
+
+    ``(None, [period])`` when the range holds no whole month.
+    """
+    first = period.start if period.start.day == 1 else _next_month(period.start)
+    after_last = _next_month(period.end)
+    if period.end + dt.timedelta(days=1) != after_last:
+        after_last = _month_start(period.end)  # the end's month is partial: stop before it
+    if first >= after_last:
+        return None, [period]
+    months = Period(first, _month_start(after_last - dt.timedelta(days=1)))
+    edges = [Period(period.start, first - dt.timedelta(days=1)), Period(after_last, period.end)]
+    return months, [edge for edge in edges if edge.start <= edge.end]
+
+
+def split_by_weeks(period: Period) -> tuple[Period | None, list[Period]]:
+    """The range's whole weeks, Monday to Sunday (the Mondays of the first and last), and the days around them."""
+    first = period.start + dt.timedelta(days=(7 - period.start.weekday()) % 7)
+    after_last = period.end + dt.timedelta(days=1) - dt.timedelta(days=(period.end.weekday() + 1) % 7)
+    if first >= after_last:
+        return None, [period]
+    weeks = Period(first, after_last - dt.timedelta(days=7))
+    edges = [Period(period.start, first - dt.timedelta(days=1)), Period(after_last, period.end)]
+    return weeks, [edge for edge in edges if edge.start <= edge.end]
+
+
+_FIGURE_COLUMNS = ("units", "revenue", "cost", "return_units", "return_revenue", "return_cost")
+_SUMS = ", ".join(f"SUM({name}) AS {name}" for name in _FIGURE_COLUMNS)
+_CENT = Decimal("0.01")
+
+
+def _month_of_day() -> str:
+    if connection.vendor == "postgresql":
+        return "date_trunc('month', day)::date"
+    return "date(day, 'start of month')"
+
+
+def _week_of_day() -> str:
+    """SQL for the Monday of a day's week."""
+    if connection.vendor == "postgresql":
+        return "date_trunc('week', day)::date"
+    return "date(day, 'weekday 0', '-6 days')"  # the next Sunday (or that day), back to its Monday
+
+
+def _rollup_rows(
+    day_model: type[Any],
+    coarse_model: type[Any],
+    columns: str,
+    supplier_id: int,
+    period: Period,
+    grain: str = "month",
+) -> tuple[str, list[Any]]:
+    """SQL (and its parameters) of the rollup rows that cover the range exactly: its whole months (or
+    weeks) from the monthly (or weekly) table, the days before the first and after the last from the
+    daily one.
+
+    Each row has a ``month`` (or ``week``) column, its first day, then ``columns`` and the figures.
+    """
+    figures = ", ".join(_FIGURE_COLUMNS)
+    whole, edges = split_by_weeks(period) if grain == "week" else split_by_months(period)
+    of_day = _week_of_day() if grain == "week" else _month_of_day()
+    parts, params = [], []
+    if whole is not None:
+        parts.append(
+            f"SELECT {grain}, {columns}, {figures} FROM {coarse_model._meta.db_table} "  # noqa: S608
+            f"WHERE supplier_id = %s AND {grain} >= %s AND {grain} <= %s"
+        )
+        params += [supplier_id, whole.start, whole.end]
+    for edge in edges:
+        parts.append(
+            f"SELECT {of_day} AS {grain}, {columns}, {figures} "  # noqa: S608
+            f"FROM {day_model._meta.db_table} WHERE supplier_id = %s AND day >= %s AND day <= %s"
+        )
+        params += [supplier_id, edge.start, edge.end]
+    return " UNION ALL ".join(parts), params
+
+
+def _sum(value: Any) -> Decimal:
+    """A sum of money as the database returns it (SQLite sums decimals as floats)."""
+    if value is None:
+        return ZERO
+    if isinstance(value, float):
+        return Decimal(repr(value)).quantize(_CENT)
+    return Decimal(value)
+
+
+def _fetch(sql: str, params: list[Any], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows of ``keys`` followed by the six figures, with the figures as ints and Decimals."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    count = len(keys)
+    return [
+        {
+            **dict(zip(keys, row[:count], strict=True)),
+            "units": int(row[count] or 0),
+            "revenue": _sum(row[count + 1]),
+            "cost": _sum(row[count + 2]),
+            "return_units": int(row[count + 3] or 0),
+            "return_revenue": _sum(row[count + 4]),
+            "return_cost": _sum(row[count + 5]),
+        }
+        for row in rows
+    ]
+
+
+def _supplier_sums(supplier_id: int, period: Period, group: str, where: str = "") -> list[dict[str, Any]]:
+    """The supplier rollup's figures over the range grouped by ``group`` (a column, or ``""`` for totals)."""
+    rows, params = _rollup_rows(
+        SupplierSalesDay, SupplierSalesMonth, "channel, location_id_or_zero", supplier_id, period
+    )
+    select = f"{group}, " if group else ""
+    grouping = f" GROUP BY {group} ORDER BY revenue DESC, {group}" if group else ""
+    sql = f"SELECT {select}{_SUMS} FROM ({rows}) AS rows{where}{grouping}"  # noqa: S608
+    return _fetch(sql, params, (group,) if group else ())
 
 
 def sales_totals(*, supplier_id: int, period: Period) -> dict[str, Any]:
-    return _derive(_days(supplier_id, period).aggregate(**_figures()))
+    return _derive(_supplier_sums(supplier_id, period, "")[0])
 
 
 def sales_by_period(*, supplier_id: int, period: Period, grain: str) -> list[dict[str, Any]]:
     """Sums per week (starting Monday) or per calendar month of the range."""
-    trunc = TruncMonth("day") if grain == "month" else TruncWeek("day")
-    rows = (
-        _days(supplier_id, period)
-        .annotate(bucket=trunc)
-        .values("bucket")
-        .annotate(**_figures())
-        .order_by("bucket")
-    )
-    return [_derive({**row, "bucket": _as_date(row["bucket"])}) for row in rows]
+    grain = "month" if grain == "month" else "week"
+    coarse = SupplierSalesMonth if grain == "month" else SupplierSalesWeek
+    rows, params = _rollup_rows(SupplierSalesDay, coarse, "channel", supplier_id, period, grain)
+    sql = f"SELECT {grain}, {_SUMS} FROM ({rows}) AS rows GROUP BY {grain} ORDER BY {grain}"  # noqa: S608
+    return [{**_derive(row), "bucket": _as_date(row["bucket"])} for row in _fetch(sql, params, ("bucket",))]
 
 
-def _as_date(value: dt.date | dt.datetime) -> dt.date:
+def _as_date(value: dt.date | dt.datetime | str) -> dt.date:
+    if isinstance(value, str):  # SQLite's dates in raw SQL
+        return dt.date.fromisoformat(value[:10])
     return value.date() if isinstance(value, dt.datetime) else value
 
 
 def sales_by_channel(*, supplier_id: int, period: Period) -> list[dict[str, Any]]:
-    rows = _days(supplier_id, period).values("channel").annotate(**_figures()).order_by("-revenue")
-    return [_derive(row) for row in rows]
+    return [_derive(row) for row in _supplier_sums(supplier_id, period, "channel")]
 
 
 def sales_by_location(*, supplier_id: int, period: Period) -> list[dict[str, Any]]:
     """Sums per store, warehouse or online shop; sales without a location are left out."""
-    rows = list(
-        _days(supplier_id, period)
-        .exclude(location_id_or_zero=0)
-        .values("location_id_or_zero")
-        .annotate(**_figures())
-        .order_by("-revenue")
-    )
+    rows = _supplier_sums(supplier_id, period, "location_id_or_zero", " WHERE location_id_or_zero <> 0")
     names = Location.objects.in_bulk([row["location_id_or_zero"] for row in rows])
     return [
         _derive({**row, "location": names.get(row["location_id_or_zero"])})
@@ -121,14 +234,27 @@ def sales_by_location(*, supplier_id: int, period: Period) -> list[dict[str, Any
     ]
 
 
+def _ranking_sql(rows: str, order_by: str, limit: int | None) -> str:
+    column = order_by.lstrip("-")
+    if column not in _FIGURE_COLUMNS:
+        raise ValueError(f"cannot rank products by {order_by!r}")
+    direction = "DESC" if order_by.startswith("-") else "ASC"
+    return (
+        f"SELECT product_id, {_SUMS} FROM ({rows}) AS rows "  # noqa: S608
+        f"GROUP BY product_id ORDER BY {column} {direction}, product_id"
+        + (f" LIMIT {int(limit)}" if limit is not None else "")
+    )
+
+
 def sales_by_product(
     *, supplier_id: int, period: Period, order_by: str = "-revenue", limit: int | None = 50
 ) -> list[dict[str, Any]]:
     """Sums per product over the range, best first; ``limit=None`` for every product that sold.
 
-    Ranking needs every product-day row of the range aggregated (about 200,000 rows for four weeks of a
-    10,000-product supplier): the top ``limit`` rows are cached until the next fold of the rollups
-    changes the watermark, so repeated views of a dashboard between folds cost one cache read.
+    Ranking needs every product's figures over the whole range: the range's whole months come from the
+    monthly rollup (one row a product and month) and only the days before the first and after the last
+    whole month from the daily one, in one statement. The top ``limit`` rows are also cached until the
+    next fold of the rollups changes the watermark, so repeated views between folds cost one cache read.
     """
     key = None
     if limit is not None:
@@ -143,13 +269,8 @@ def sales_by_product(
         cached = cache.get(key)
         if cached is not None:
             return cached
-    rows = (
-        ProductSalesDay.objects.filter(supplier_id=supplier_id, day__range=(period.start, period.end))
-        .values("product_id")
-        .annotate(**_figures())
-        .order_by(order_by, "product_id")
-    )
-    picked = list(rows if limit is None else rows[:limit])
+    rows, params = _rollup_rows(ProductSalesDay, ProductSalesMonth, "product_id", supplier_id, period)
+    picked = _fetch(_ranking_sql(rows, order_by, limit), params, ("product_id",))
     products = Product.objects.only("sku", "name").in_bulk([row["product_id"] for row in picked])
     result = [_derive({**row, "product": products[row["product_id"]]}) for row in picked]
     if key is not None:
@@ -158,10 +279,13 @@ def sales_by_product(
 
 
 def inventory_totals(*, supplier_id: int) -> dict[str, int]:
-    totals = InventoryLevel.objects.filter(product__supplier_id=supplier_id).aggregate(
-        on_hand=Sum("on_hand"), on_order=Sum("on_order")
+    """Stock on hand and on order over all the supplier's products: one row kept by the stock writes."""
+    totals = SupplierStock.objects.filter(supplier_id=supplier_id).values("on_hand", "on_order").first()
+    return (
+        {"on_hand": int(totals["on_hand"]), "on_order": int(totals["on_order"])}
+        if totals
+        else {"on_hand": 0, "on_order": 0}
     )
-    return {key: int(value or 0) for key, value in totals.items()}
 
 
 def inventory_by_product(*, supplier_id: int, after_sku: str = "", size: int = 50) -> dict[str, Any]:

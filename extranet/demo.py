@@ -21,20 +21,29 @@ from crm.roles import Role
 from extranet.models import (
     InventoryLevel,
     ProductSalesDay,
+    ProductSalesMonth,
     ProposedOrder,
     SalesRollupState,
     SupplierBuyerPermission,
     SupplierMembership,
     SupplierSalesDay,
+    SupplierSalesMonth,
+    SupplierSalesWeek,
+    SupplierStock,
 )
 from extranet.rollup import sales_rollup_fold
 from extranet.services import LineInput, buyer_assign, order_create, order_transition
+from extranet.stock import stock_totals_rebuild
 
 SEEDED_MODELS = [
     SupplierMembership,
     InventoryLevel,
+    SupplierStock,
     SupplierSalesDay,
+    SupplierSalesMonth,
+    SupplierSalesWeek,
     ProductSalesDay,
+    ProductSalesMonth,
     SalesRollupState,
     SupplierBuyerPermission,
     ProposedOrder,
@@ -80,11 +89,15 @@ def seed(ctx: SeedContext) -> None:
                 inventory_rows(ctx),
             )
         ctx.analyze(InventoryLevel)
+        stock_totals_rebuild()  # the levels were copied in bulk, past the stock service
     with ctx.phase("Sales rollups"):
         # Every seeded line is committed with the seed: fold them all now, no lag needed.
         sales_rollup_fold(lag=dt.timedelta(0))
         ctx.analyze(SupplierSalesDay)
+        ctx.analyze(SupplierSalesMonth)
+        ctx.analyze(SupplierSalesWeek)
         ctx.analyze(ProductSalesDay)
+        ctx.analyze(ProductSalesMonth)
     if ctx.options.users:
         with ctx.phase("Buyer assignment and proposed orders"):
             seed_buying(ctx)

@@ -13,7 +13,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.models import PurchaseLine
-from extranet.models import ProductSalesDay, SalesRollupState, SupplierSalesDay
+from extranet.models import (
+    ProductSalesDay,
+    ProductSalesMonth,
+    SalesRollupState,
+    SupplierSalesDay,
+    SupplierSalesMonth,
+    SupplierSalesWeek,
+)
 
 CHUNK_LINES = 500_000
 
@@ -35,10 +42,24 @@ def _day_expression() -> str:
     return "django_datetime_cast_date(occurred_at, %s, 'UTC')"
 
 
+def _month_expression() -> str:
+    """SQL for the first day of a line's calendar month in ``TIME_ZONE`` (one placeholder: the zone)."""
+    if connection.vendor == "postgresql":
+        return "date_trunc('month', occurred_at AT TIME ZONE %s)::date"
+    return "date(django_datetime_cast_date(occurred_at, %s, 'UTC'), 'start of month')"
+
+
+def _week_expression() -> str:
+    """SQL for the Monday of a line's week in ``TIME_ZONE`` (one placeholder: the zone)."""
+    if connection.vendor == "postgresql":
+        return "date_trunc('week', occurred_at AT TIME ZONE %s)::date"
+    return "date(django_datetime_cast_date(occurred_at, %s, 'UTC'), 'weekday 0', '-6 days')"
+
+
 def _upsert_sql(table: str, keys: tuple[str, ...], selected: tuple[str, ...]) -> str:
     """The statement that adds the lines of an id range to a rollup table's rows."""
-    day = _day_expression()
-    select_keys = ", ".join(day if column == "day" else column for column in selected)
+    expressions = {"day": _day_expression(), "week": _week_expression(), "month": _month_expression()}
+    select_keys = ", ".join(expressions.get(column, column) for column in selected)
     updates = ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in _FIGURE_COLUMNS)
     return (
         f"INSERT INTO {table} ({', '.join(keys)}, {', '.join(_FIGURE_COLUMNS)}) "  # noqa: S608
@@ -49,7 +70,7 @@ def _upsert_sql(table: str, keys: tuple[str, ...], selected: tuple[str, ...]) ->
 
 
 def _fold_range(after: int, up_to: int) -> None:
-    # The day expression's zone is bound twice: in the SELECT list and in the GROUP BY.
+    # The day, week or month expression's zone is bound twice: in the SELECT list and in the GROUP BY.
     params: list[str | int] = [settings.TIME_ZONE, after, up_to, settings.TIME_ZONE]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -62,9 +83,33 @@ def _fold_range(after: int, up_to: int) -> None:
         )
         cursor.execute(
             _upsert_sql(
+                SupplierSalesMonth._meta.db_table,
+                ("supplier_id", "month", "channel", "location_id_or_zero"),
+                ("supplier_id", "month", "channel", "COALESCE(location_id, 0)"),
+            ),
+            params,
+        )
+        cursor.execute(
+            _upsert_sql(
+                SupplierSalesWeek._meta.db_table,
+                ("supplier_id", "week", "channel", "location_id_or_zero"),
+                ("supplier_id", "week", "channel", "COALESCE(location_id, 0)"),
+            ),
+            params,
+        )
+        cursor.execute(
+            _upsert_sql(
                 ProductSalesDay._meta.db_table,
                 ("supplier_id", "day", "product_id"),
                 ("supplier_id", "day", "product_id"),
+            ),
+            params,
+        )
+        cursor.execute(
+            _upsert_sql(
+                ProductSalesMonth._meta.db_table,
+                ("supplier_id", "month", "product_id"),
+                ("supplier_id", "month", "product_id"),
             ),
             params,
         )

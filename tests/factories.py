@@ -2,6 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.conf import settings
@@ -33,13 +34,17 @@ from extranet.models import (
     Message,
     MessageThread,
     ProductSalesDay,
+    ProductSalesMonth,
     ProposedOrder,
     ProposedOrderEvent,
     ProposedOrderLine,
     SupplierMembership,
     SupplierSalesDay,
+    SupplierSalesMonth,
+    SupplierSalesWeek,
     ThreadReadState,
 )
+from extranet.stock import inventory_level_save
 
 PASSWORD = "correct-horse-battery"
 
@@ -216,6 +221,11 @@ class InventoryLevelFactory(factory.django.DjangoModelFactory):
     on_order = 0
     updated_at = factory.LazyFunction(timezone.now)
 
+    @classmethod
+    def _create(cls, model_class: type[InventoryLevel], *args: Any, **kwargs: Any) -> InventoryLevel:
+        # Through the stock service, as every stock write: the supplier's totals follow.
+        return inventory_level_save(level=model_class(*args, **kwargs))
+
 
 class MergeRecordFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -368,6 +378,24 @@ class SupplierSalesDayFactory(factory.django.DjangoModelFactory):
     channel = "store"
 
 
+class SupplierSalesMonthFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SupplierSalesMonth
+
+    supplier = factory.SubFactory(SupplierFactory)
+    month = factory.Sequence(lambda n: dt.date(2026 + n // 12, n % 12 + 1, 1))
+    channel = "store"
+
+
+class SupplierSalesWeekFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SupplierSalesWeek
+
+    supplier = factory.SubFactory(SupplierFactory)
+    week = factory.Sequence(lambda n: dt.date(2026, 1, 5) + dt.timedelta(weeks=n))
+    channel = "store"
+
+
 class ProductSalesDayFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ProductSalesDay
@@ -375,6 +403,15 @@ class ProductSalesDayFactory(factory.django.DjangoModelFactory):
     product = factory.SubFactory(ProductFactory)
     supplier = factory.SelfAttribute("product.supplier")
     day = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+
+
+class ProductSalesMonthFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductSalesMonth
+
+    product = factory.SubFactory(ProductFactory)
+    supplier = factory.SelfAttribute("product.supplier")
+    month = factory.Sequence(lambda n: dt.date(2026 + n // 12, n % 12 + 1, 1))
 
 
 class InvitationFactory(factory.django.DjangoModelFactory):

@@ -1,7 +1,7 @@
 """The supplier portal's data, one module per feature: memberships and stock, sales rollups, proposed
 orders, and the audit and login records of its security."""
 
-from extranet.models.base import InventoryLevel, SupplierMembership
+from extranet.models.base import InventoryLevel, SupplierMembership, SupplierStock
 from extranet.models.messaging import Message, MessageThread, ThreadReadState
 from extranet.models.orders import (
     ProposedOrder,
@@ -9,7 +9,14 @@ from extranet.models.orders import (
     ProposedOrderLine,
     SupplierBuyerPermission,
 )
-from extranet.models.sales import ProductSalesDay, SalesRollupState, SupplierSalesDay
+from extranet.models.sales import (
+    ProductSalesDay,
+    ProductSalesMonth,
+    SalesRollupState,
+    SupplierSalesDay,
+    SupplierSalesMonth,
+    SupplierSalesWeek,
+)
 from extranet.models.security import AuditEvent, LoginAttempt
 from extranet.models.team import Invitation
 
@@ -21,6 +28,7 @@ __all__ = [
     "Message",
     "MessageThread",
     "ProductSalesDay",
+    "ProductSalesMonth",
     "ProposedOrder",
     "ProposedOrderEvent",
     "ProposedOrderLine",
@@ -28,5 +36,8 @@ __all__ = [
     "SupplierBuyerPermission",
     "SupplierMembership",
     "SupplierSalesDay",
+    "SupplierSalesMonth",
+    "SupplierSalesWeek",
+    "SupplierStock",
     "ThreadReadState",
 ]

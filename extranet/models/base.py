@@ -76,3 +76,29 @@ class InventoryLevel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id}@{self.location_id}: {self.on_hand}"
+
+
+class SupplierStock(models.Model):
+    """A supplier's stock over all its products and locations: the sums of its ``InventoryLevel`` rows.
+
+    Kept by the stock writes (``extranet.services.inventory_level_save`` and ``inventory_level_delete``
+    move it by each change, in the same transaction), so that dashboards read one row instead of summing
+    every product at every location; ``stock_totals_rebuild`` recomputes it after a bulk load.
+    """
+
+    supplier = models.OneToOneField(
+        Supplier,
+        verbose_name=_("supplier"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+    )
+    on_hand = models.BigIntegerField(_("on hand"), default=0)
+    on_order = models.BigIntegerField(_("on order"), default=0)
+
+    class Meta:
+        verbose_name = _("supplier stock")
+        verbose_name_plural = _("supplier stock")
+
+    def __str__(self) -> str:
+        return f"{self.supplier_id}: {self.on_hand}"

@@ -13,7 +13,7 @@ from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
 from crm.models import Product
-from customers.models import Interaction
+from customers.models import Interaction, PurchaseLine
 from extranet import dashboards
 from extranet.rollup import sales_rollup_fold
 from tests.extranet.conftest import World
@@ -66,6 +66,132 @@ def test_the_product_ranking_is_cached_until_the_next_fold(sales: World) -> None
 
     again = dashboards.sales_by_product(supplier_id=sales.supplier_a.pk, period=period)
     assert again[0]["units"] == first[0]["units"] + 5
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "months", "edges"),
+    [
+        ("2026-11-04", "2026-12-01", None, [("2026-11-04", "2026-12-01")]),
+        ("2026-11-01", "2026-11-30", ("2026-11-01", "2026-11-01"), []),
+        (
+            "2025-12-02",
+            "2026-12-01",
+            ("2026-01-01", "2026-11-01"),
+            [("2025-12-02", "2025-12-31"), ("2026-12-01", "2026-12-01")],
+        ),
+        (
+            "2026-01-31",
+            "2026-03-01",
+            ("2026-02-01", "2026-02-01"),
+            [("2026-01-31", "2026-01-31"), ("2026-03-01", "2026-03-01")],
+        ),
+        ("2026-02-01", "2026-03-15", ("2026-02-01", "2026-02-01"), [("2026-03-01", "2026-03-15")]),
+        ("2026-12-31", "2026-12-31", None, [("2026-12-31", "2026-12-31")]),
+    ],
+)
+def test_a_range_is_split_into_whole_months_and_edge_days(
+    start: str, end: str, months: tuple[str, str] | None, edges: list[tuple[str, str]]
+) -> None:
+    def period(first: str, last: str) -> dashboards.Period:
+        return dashboards.Period(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+
+    whole, around = dashboards.split_by_months(period(start, end))
+
+    assert whole == (period(*months) if months else None)
+    assert around == [period(*edge) for edge in edges]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "weeks", "edges"),
+    [
+        ("2026-11-30", "2026-12-06", ("2026-11-30", "2026-11-30"), []),  # Monday to Sunday
+        (
+            "2026-11-05",
+            "2026-12-02",
+            ("2026-11-09", "2026-11-23"),
+            [("2026-11-05", "2026-11-08"), ("2026-11-30", "2026-12-02")],
+        ),
+        ("2026-12-01", "2026-12-06", None, [("2026-12-01", "2026-12-06")]),
+        ("2026-11-30", "2026-12-07", ("2026-11-30", "2026-11-30"), [("2026-12-07", "2026-12-07")]),
+        ("2026-11-29", "2026-12-06", ("2026-11-30", "2026-11-30"), [("2026-11-29", "2026-11-29")]),
+    ],
+)
+def test_a_range_is_split_into_whole_weeks_and_edge_days(
+    start: str, end: str, weeks: tuple[str, str] | None, edges: list[tuple[str, str]]
+) -> None:
+    def period(first: str, last: str) -> dashboards.Period:
+        return dashboards.Period(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+
+    whole, around = dashboards.split_by_weeks(period(start, end))
+
+    assert whole == (period(*weeks) if weeks else None)
+    assert around == [period(*edge) for edge in edges]
+
+
+def monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def test_figures_over_months_and_edge_days_are_what_the_lines_say(world: World) -> None:
+    """Regression test for issue 5: ranges read whole months from the monthly rollups."""
+    store = LocationFactory()
+    products = [world.product_a] + [ProductFactory(supplier=world.supplier_a) for _ in range(3)]
+    for n in range(48):
+        PurchaseLineFactory(
+            product=products[n % 4],
+            quantity=1 + n % 5,
+            is_return=n % 7 == 0,
+            unit_price=Decimal("100000"),
+            unit_cost=Decimal("60000"),
+            location=store if n % 3 else None,
+            interaction__occurred_at=timezone.now() - dt.timedelta(days=n * 3 % 140),
+            interaction__channel="store" if n % 3 else "web",
+        )
+    sell(world.product_b, 9, days_ago=40)
+    sales_rollup_fold(lag=dt.timedelta(0))
+    today = timezone.localdate()
+    supplier_id = world.supplier_a.pk
+
+    for days in [1, 28, 45, 90, 141]:
+        period = dashboards.Period(today - dt.timedelta(days=days - 1), today)
+        picked = [
+            line
+            for line in PurchaseLine.objects.filter(supplier=world.supplier_a)
+            if period.start <= timezone.localtime(line.occurred_at).date() <= period.end
+        ]
+
+        def units(key: object, lines: list = picked) -> dict:
+            expected: dict = {}
+            for line in lines:
+                figures = expected.setdefault(key(line), [0, 0])  # type: ignore[operator]
+                figures[1 if line.is_return else 0] += line.quantity
+            return expected
+
+        ranking = dashboards.sales_by_product(supplier_id=supplier_id, period=period, limit=None)
+        assert {row["product_id"]: [row["units"], row["return_units"]] for row in ranking} == units(
+            lambda line: line.product_id
+        )
+        revenues = [row["revenue"] for row in ranking]
+        assert revenues == sorted(revenues, reverse=True)
+        assert all(row["revenue"] == row["units"] * Decimal("100000") for row in ranking)
+        totals = dashboards.sales_totals(supplier_id=supplier_id, period=period)
+        assert [totals["units"], totals["return_units"]] == units(lambda line: 0).get(0, [0, 0])
+        channels = dashboards.sales_by_channel(supplier_id=supplier_id, period=period)
+        assert {row["channel"]: [row["units"], row["return_units"]] for row in channels} == units(
+            lambda line: line.channel
+        )
+        stores = dashboards.sales_by_location(supplier_id=supplier_id, period=period)
+        assert {row["location"].pk: [row["units"], row["return_units"]] for row in stores} == units(
+            lambda line: line.location_id, [line for line in picked if line.location_id]
+        )
+        months = dashboards.sales_by_period(supplier_id=supplier_id, period=period, grain="month")
+        assert {row["bucket"]: [row["units"], row["return_units"]] for row in months} == units(
+            lambda line: timezone.localtime(line.occurred_at).date().replace(day=1)
+        )
+        weeks = dashboards.sales_by_period(supplier_id=supplier_id, period=period, grain="week")
+        assert {row["bucket"]: [row["units"], row["return_units"]] for row in weeks} == units(
+            lambda line: monday(timezone.localtime(line.occurred_at).date())
+        )
 
 
 def test_totals_margin_returns_and_sell_through(sales: World) -> None:

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campaigns.models import Segment, SegmentMembership
-from campaigns.rules import RuleError
+from campaigns.rules import RuleError, rule_validate
 from campaigns.services import (
     segment_create,
     segment_members_add,
@@ -21,6 +21,7 @@ from campaigns.services import (
     segments_refresh,
 )
 from customers.ingest import events_ingest
+from customers.services import consent_record
 from tests.factories import CustomerAnalyticsFactory, CustomerFactory, SourceSystemFactory
 
 pytestmark = pytest.mark.django_db
@@ -145,6 +146,47 @@ def test_an_event_moves_its_customer_into_a_segment_through_the_outbox(
     assert membership.exited_at is None
     buyers.refresh_from_db()
     assert buyers.member_count == 1
+
+
+def test_consent_recorded_by_staff_moves_its_customer_through_the_outbox(
+    django_capture_on_commit_callbacks,
+) -> None:
+    """Issue 6: staff-recorded consent published nothing, so segments saw it only at the daily refresh."""
+    customer = CustomerFactory()
+    mailable = Segment.objects.create(
+        name="Mailable",
+        rule=rule_validate(
+            {
+                "op": "and",
+                "conditions": [{"field": "consent", "operator": "eq", "value": True, "channel": "email"}],
+            }
+        ),
+    )
+    segment_refresh(segment_id=mailable.pk)
+    assert _open(mailable) == set()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_record(
+            customer=customer,
+            channel="email",
+            purpose="marketing",
+            granted=True,
+            source="phone call",
+            changed_at=timezone.now(),
+        )
+    assert _open(mailable) == {customer.pk}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_record(
+            customer=customer,
+            channel="email",
+            purpose="marketing",
+            granted=False,
+            source="phone call",
+            changed_at=timezone.now(),
+        )
+    assert _open(mailable) == set()
+    assert SegmentMembership.objects.get(segment=mailable).exited_at is not None
 
 
 def test_an_event_refresh_touches_only_its_customers() -> None:

@@ -86,6 +86,11 @@ class SegmentMembership(models.Model):
         on_delete=models.CASCADE,
         related_name="memberships",
         db_index=False,  # served by the indexes below, which start with segment
+        # As for the customer below: the database's per-row check of a new row's segment cost a full
+        # refresh of 300,000 new members 3.7 of its 9 seconds. Every row is written by a service that
+        # holds its segment row locked (select_for_update), and deleting a segment deletes its
+        # memberships first (on_delete, in Django).
+        db_constraint=False,
     )
     customer = models.ForeignKey(
         Customer,
@@ -106,9 +111,11 @@ class SegmentMembership(models.Model):
         verbose_name_plural = _("segment memberships")
         ordering = ["-id"]
         indexes = [
-            # Members of a segment, newest first, a cursor page at a time.
+            # Members of a segment, newest first, a cursor page at a time (read backwards: ascending,
+            # the rows a refresh inserts go to the index's right-hand edge instead of splitting pages
+            # in the middle of the segment's range).
             models.Index(
-                fields=["segment", "-id"],
+                fields=["segment", "id"],
                 condition=Q(exited_at__isnull=True),
                 name="campaigns_membership_members",
             ),

@@ -76,8 +76,9 @@ class Segment(TimeStampedModel):
 class SegmentMembership(models.Model):
     """One stay of a customer in a segment: from ``entered_at`` until ``exited_at`` (empty while inside).
 
-    At most one open stay per segment and customer, enforced by a partial unique index that also serves
-    the refreshes' anti-joins; a second partial index serves "the segments this customer is in".
+    At most one open stay per customer and segment, enforced by a partial unique index that also serves
+    "the segments this customer is in"; a second partial index lists a segment's members. Two indexes
+    and no foreign-key checks, because a refresh may insert hundreds of thousands of rows at once.
     """
 
     segment = models.ForeignKey(
@@ -119,16 +120,12 @@ class SegmentMembership(models.Model):
                 condition=Q(exited_at__isnull=True),
                 name="campaigns_membership_members",
             ),
-            # The segments a customer is in (customer page, "member of segment" conditions).
-            models.Index(
-                fields=["customer", "segment"],
-                condition=Q(exited_at__isnull=True),
-                name="campaigns_membership_customer",
-            ),
         ]
         constraints = [
+            # One open stay per customer and segment; the index also serves the segments a customer is
+            # in (customer page, "member of segment" conditions) and an event's refresh of its customers.
             models.UniqueConstraint(
-                fields=["segment", "customer"],
+                fields=["customer", "segment"],
                 condition=Q(exited_at__isnull=True),
                 name="campaigns_membership_one_open",
             ),

@@ -142,7 +142,7 @@ def test_builder_says_when_the_count_stopped_at_its_cap(
         CustomerAnalyticsFactory(lifetime_value=Decimal(5000), customer__region="Seoul")
     page = client.post(reverse("campaigns:segment_builder"), builder_post()).content.decode()
     assert 'data-testid="preview-count">1+<' in page
-    assert "counting stops at 1" in page
+    assert "the preview counts up to 1," in page
 
 
 def test_builder_shows_errors_on_the_condition(client_for: Callable[[Role], Client]) -> None:

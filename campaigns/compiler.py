@@ -9,6 +9,12 @@ Semantics shared with the documentation and the test's Python evaluator: a compa
 value (no birth date, no analytics row, no NPS) is false, while ``not_set`` and ``not_within_days`` hold
 for it; ``ne`` and ``not_in`` on a column are written without negation so that NULL never flips them.
 Only active customers (not merged away, not erased) are ever members.
+
+A rule that can only hold for customers with an analytics row, and tests nothing on the customer row
+(say "spend in 90 days at least 100,000 and churn risk below 0.5"), is compiled over the analytics table
+instead: the few customers who are not active are then excluded through the partial index that lists them,
+and the million-row customer table is not read at all. Every other rule is compiled over the customer
+table, with one join to the analytics row when it needs one.
 """
 
 import datetime as dt
@@ -29,10 +35,11 @@ from django.utils import timezone
 
 from campaigns.models import SegmentMembership
 from campaigns.rules import FIELDS, age_cutoff
-from customers.models import Consent, Customer, Interaction, PurchaseLine
+from customers.models import Consent, Customer, CustomerAnalytics, Interaction, PurchaseLine
 
 # Profile columns of the customer row, and the analytics row's columns, as rule fields name them.
 _PROFILE_COLUMNS = {"gender", "region", "postal_code", "preferred_language", "signup_at", "created_at"}
+_CUSTOMER_ROW_FIELDS = {*_PROFILE_COLUMNS, "age"}
 _ANALYTICS_COLUMNS = {name for name, spec in FIELDS.items() if spec.category == "analytics"}
 _LOOKUPS = {"eq": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}
 _EXPRESSION_LOOKUPS: dict[str, Callable[..., Any]] = {
@@ -44,16 +51,58 @@ _EXPRESSION_LOOKUPS: dict[str, Callable[..., Any]] = {
 }
 
 
-def rule_queryset(rule: dict[str, Any], *, now: dt.datetime | None = None) -> QuerySet[Customer]:
-    """The active customers a validated rule matches, as one statement."""
+def rule_queryset(rule: dict[str, Any], *, now: dt.datetime | None = None) -> QuerySet[Any]:
+    """The active customers a validated rule matches, as one statement: a queryset whose ``pk`` is the
+    customer's id (over the analytics table when the rule allows it, see the module's docstring)."""
+    if rule_over_analytics(rule):
+        not_active = Customer.objects.filter(pk=OuterRef("pk")).exclude(status=Customer.Status.ACTIVE)
+        return CustomerAnalytics.objects.filter(~Exists(not_active)).filter(
+            rule_q(rule, now=now, base=ANALYTICS)
+        )
     return Customer.objects.filter(status=Customer.Status.ACTIVE).filter(rule_q(rule, now=now))
 
 
-def rule_q(node: dict[str, Any], *, now: dt.datetime | None = None) -> Q:
-    """The condition of a validated rule (or group, or condition) on the customer table."""
+CUSTOMER, ANALYTICS = "customer", "analytics"
+
+
+def rule_over_analytics(node: dict[str, Any]) -> bool:
+    """Whether a validated rule may be evaluated over the analytics table: it tests no column of the
+    customer row, and it cannot hold for a customer without an analytics row."""
+    leaves = _leaves(node)
+    return not any(leaf["field"] in _CUSTOMER_ROW_FIELDS for leaf in leaves) and _needs_analytics(node)
+
+
+def _leaves(node: dict[str, Any]) -> list[dict[str, Any]]:
+    if "conditions" not in node:
+        return [node]
+    return [leaf for child in node["conditions"] for leaf in _leaves(child)]
+
+
+def _needs_analytics(node: dict[str, Any]) -> bool:
+    """True when the (part of a) rule is false for every customer without an analytics row."""
+    if "conditions" in node:
+        children = [_needs_analytics(child) for child in node["conditions"]]
+        return any(children) if node["op"] == "and" else bool(children) and all(children)
+    name, operator = node["field"], node["operator"]
+    if name == "last_visit_at":
+        return operator == "within_days"
+    if name not in _ANALYTICS_COLUMNS:
+        return False
+    if operator == "is_set":
+        # A number or a date is NULL without the row; a text's "is set" is a negation, and a negation
+        # across the join is not relied on here.
+        return FIELDS[name].value_type not in ("text", "choice")
+    # A comparison with a missing value does not hold, ``ne``/``not_in`` included, nor does "within N
+    # days".
+    return operator not in ("not_set", "not_within_days")
+
+
+def rule_q(node: dict[str, Any], *, now: dt.datetime | None = None, base: str = CUSTOMER) -> Q:
+    """The condition of a validated rule (or group, or condition) on the customer table, or on the
+    analytics table (``base=ANALYTICS``, for the rules ``rule_over_analytics`` allows)."""
     now = now or timezone.now()
     if "conditions" in node:
-        children = [rule_q(child, now=now) for child in node["conditions"]]
+        children = [rule_q(child, now=now, base=base) for child in node["conditions"]]
         if not children:
             # An empty AND holds for everyone, an empty OR for no one. Not ``Q()``: Django drops an empty
             # Q when combining, so OR(x, empty AND) would become x instead of everyone.
@@ -62,7 +111,7 @@ def rule_q(node: dict[str, Any], *, now: dt.datetime | None = None) -> Q:
         for child in children[1:]:
             combined = combined & child if node["op"] == "and" else combined | child
         return combined
-    return _condition_q(node, now)
+    return _condition_q(node, now, base)
 
 
 def _compare(column: str, operator: str, value: Any, *, nullable: bool, choices: list[Any] | None) -> Q:
@@ -90,14 +139,22 @@ def _recency(column: str, operator: str, days: int, now: dt.datetime) -> Q:
     return Q(**{f"{column}__lt": since}) | Q(**{f"{column}__isnull": True})
 
 
-def _condition_q(node: dict[str, Any], now: dt.datetime) -> Q:
+def _analytics_column(name: str, base: str) -> str:
+    return name if base == ANALYTICS else f"analytics__{name}"
+
+
+def _condition_q(node: dict[str, Any], now: dt.datetime, base: str) -> Q:
     name, operator = node["field"], node["operator"]
     value: Any = node.get("value")
     spec = FIELDS[name]
+    if base == ANALYTICS and name in _CUSTOMER_ROW_FIELDS:
+        raise ValueError(f"{name} is on the customer row")
+    if name == "last_visit_at":
+        return _last_visit(node, now, base)
     builder = _BUILDERS.get(name)
     if builder is not None:
         return builder(node, now)
-    column = f"analytics__{name}" if name in _ANALYTICS_COLUMNS else name
+    column = _analytics_column(name, base) if name in _ANALYTICS_COLUMNS else name
     if name not in _ANALYTICS_COLUMNS and name not in _PROFILE_COLUMNS:
         raise ValueError(name)
     if operator in ("within_days", "not_within_days"):
@@ -188,9 +245,9 @@ def _bought(node: dict[str, Any], now: dt.datetime) -> Q:
     return exists if node["operator"] == "in" else ~exists
 
 
-def _last_visit(node: dict[str, Any], now: dt.datetime) -> Q:
-    web = _recency("analytics__last_web_visit_at", node["operator"], node["value"], now)
-    app = _recency("analytics__last_app_visit_at", node["operator"], node["value"], now)
+def _last_visit(node: dict[str, Any], now: dt.datetime, base: str) -> Q:
+    web = _recency(_analytics_column("last_web_visit_at", base), node["operator"], node["value"], now)
+    app = _recency(_analytics_column("last_app_visit_at", base), node["operator"], node["value"], now)
     return web | app if node["operator"] == "within_days" else web & app
 
 
@@ -222,7 +279,6 @@ _BUILDERS: dict[str, Callable[[dict[str, Any], dt.datetime], Q]] = {
     "interaction_sum": _interaction_sum,
     "bought_product": _bought,
     "bought_supplier": _bought,
-    "last_visit_at": _last_visit,
     "consent": _consent,
     "segment": _segment,
 }

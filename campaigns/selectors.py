@@ -15,6 +15,9 @@ from campaigns.sentences import condition_sentence
 from customers.models import Customer
 
 PREVIEW_SAMPLE = 10
+# A preview counts matching customers exactly up to this many and says "10,000+" beyond: the builder
+# previews on every change, and a capped count stops reading as soon as it has found enough.
+PREVIEW_COUNT_CAP = 10_000
 AT_RISK_KEY = "at_risk_valuable"
 
 
@@ -40,20 +43,38 @@ def segment_names(ids: set[int]) -> dict[int, str]:
 
 @dataclass(frozen=True)
 class Preview:
-    """What an unsaved rule would give: how many customers, and the first few of them."""
+    """What an unsaved rule would give: how many customers, and a few of them. When ``exact`` is false,
+    more than ``count`` customers match (the count stopped at the cap)."""
 
     count: int
     sample: list[Customer]
+    exact: bool = True
 
 
 def segment_preview(
-    *, rule: dict[str, Any], now: dt.datetime | None = None, size: int = PREVIEW_SAMPLE
+    *,
+    rule: dict[str, Any],
+    now: dt.datetime | None = None,
+    size: int = PREVIEW_SAMPLE,
+    cap: int | None = None,
 ) -> Preview:
-    """Count and sample the customers a validated rule matches: two statements, whatever the rule."""
-    matching = rule_queryset(rule, now=now)
-    count = matching.order_by().count()
-    sample = list(matching.only("pk", "name", "email", "region").order_by("-pk")[:size]) if count else []
-    return Preview(count=count, sample=sample)
+    """Count (exactly up to ``cap``, ``PREVIEW_COUNT_CAP`` by default) and sample the customers a validated rule matches: two statements,
+    whatever the rule.
+
+    The first reads the ids of at most ``cap + 1`` matching customers, in no particular order, so the
+    database stops as soon as it has found that many instead of counting everyone; the sample is the
+    newest ``size`` of those ids (the newest matching customers whenever the count is exact), loaded by
+    primary key."""
+    cap = PREVIEW_COUNT_CAP if cap is None else cap
+    matching = rule_queryset(rule, now=now).order_by()
+    ids = list(matching.values_list("pk", flat=True)[: cap + 1])
+    newest = sorted(ids, reverse=True)[:size]
+    sample = (
+        list(Customer.objects.filter(pk__in=newest).only("pk", "name", "email", "region").order_by("-pk"))
+        if newest
+        else []
+    )
+    return Preview(count=min(len(ids), cap), sample=sample, exact=len(ids) <= cap)
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,19 @@ from campaigns.services import segment_refresh, segments_refresh
 from crm.outbox import handles
 from customers.ingest import TOPIC_INGESTED
 from customers.merge import TOPIC_MERGED, TOPIC_UNMERGED
+from customers.services import TOPIC_CONSENT_CHANGED
 
 
 @handles(TOPIC_INGESTED)
 def refresh_segments_of_ingested(payload: dict[str, Any]) -> None:
     """Re-evaluate every dynamic segment for the customers a batch of events touched."""
+    segments_refresh(customer_ids=payload.get("customer_ids") or [])
+
+
+@handles(TOPIC_CONSENT_CHANGED)
+def refresh_segments_of_consent(payload: dict[str, Any]) -> None:
+    """Consent recorded by staff or through the API: its customer's segments with consent conditions
+    (and those referring to them) are re-evaluated now rather than at the daily refresh."""
     segments_refresh(customer_ids=payload.get("customer_ids") or [])
 
 

@@ -11,12 +11,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import User
+from crm.outbox import outbox_publish
 from customers.contact import normalize_email, normalize_phone
 from customers.ingest import PROFILE_COLUMNS, events_ingest
 from customers.models import Consent, ConsentChange, Customer, CustomerIdentity, Interaction, SourceSystem
 
 # The profile fields a person or a system may set; phone_normalized follows phone.
 PROFILE_FIELDS = tuple(column for column in PROFILE_COLUMNS if column != "phone_normalized")
+
+# Published when a customer's current consent may have changed outside event ingestion (whose own
+# ``interactions.ingested`` message already names the customers): segments with consent conditions
+# re-evaluate them within a second instead of at the daily refresh.
+TOPIC_CONSENT_CHANGED = "customers.consent_changed"
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
@@ -69,9 +75,13 @@ def consent_record(
     source: str,
     changed_at: datetime,
     recorded_by: User | None = None,
+    publish: bool = True,
 ) -> ConsentChange:
     """Record a change of a customer's consent: append it to the history, and make it the current consent
-    unless a later change is already known (changes may arrive out of order)."""
+    unless a later change is already known (changes may arrive out of order).
+
+    Publishes ``customers.consent_changed`` in the same transaction (the outbox), unless ``publish`` is
+    false: event ingestion passes that, because its batch's own message names the same customers."""
     change = ConsentChange.objects.create(
         customer=customer,
         channel=channel,
@@ -92,6 +102,8 @@ def consent_record(
         current.source = source
         current.changed_at = changed_at
         current.save(update_fields=["granted", "source", "changed_at"])
+    if publish:
+        outbox_publish(topic=TOPIC_CONSENT_CHANGED, payload={"customer_ids": [customer.pk]})
     return change
 
 

@@ -52,7 +52,10 @@ class SampleCustomerSerializer(serializers.Serializer):
 
 
 class SegmentPreviewSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
+    count = serializers.IntegerField(
+        help_text="Matching customers, counted exactly up to 10,000; beyond, 10,000 with count_exact false."
+    )
+    count_exact = serializers.BooleanField(help_text="False when more than `count` customers match.")
     sample = SampleCustomerSerializer(many=True)
     sentence = serializers.CharField()
 

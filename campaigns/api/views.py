@@ -159,6 +159,7 @@ class SegmentPreviewView(PersonalDataAPIMixin, APIView):
         return Response(
             {
                 "count": preview.count,
+                "count_exact": preview.exact,
                 "sample": [{"id": customer.pk, "name": customer.name} for customer in preview.sample],
                 "sentence": rule_sentence(rule, segment_names(rule_segment_ids(rule))),
             }

@@ -109,6 +109,7 @@ def consent_changes_apply(
                 granted=granted,
                 source=source,
                 changed_at=occurred_at,
+                publish=False,  # the batch's interactions.ingested message names this customer
             )
             applied += 1
     return applied

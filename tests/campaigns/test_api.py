@@ -129,6 +129,7 @@ def test_preview_counts_and_samples_an_unsaved_rule(
         response = client.post(reverse("api:segment-preview"), {"rule": RULE}, format="json")
     assert response.status_code == 200
     assert response.json()["count"] == 1
+    assert response.json()["count_exact"] is True
     assert response.json()["sample"] == [{"id": rich.pk, "name": rich.name}]
     assert response.json()["sentence"] == "Customers where Lifetime value is at least 1000."
     assert Segment.objects.filter(name="").count() == 0

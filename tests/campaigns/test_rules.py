@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from campaigns.compiler import rule_queryset
+from campaigns.compiler import rule_over_analytics, rule_queryset
 from campaigns.rules import FIELDS, RuleError, rule_validate
 from campaigns.sentences import rule_sentence
 from customers.models import Customer
@@ -181,3 +181,65 @@ def test_the_sentence_reads_in_english_and_korean() -> None:
         "Number of interactions (Web visit) in the last 30 days is at least 3)."
     )
     assert "나이" in korean and "이상" in korean and "또는" in korean
+
+
+SPEND = {"field": "spend_90d", "operator": "gte", "value": "100"}
+
+
+@pytest.mark.parametrize(
+    ("rule", "over_analytics"),
+    [
+        (one(SPEND), True),
+        ({"op": "or", "conditions": [SPEND, {"field": "last_nps", "operator": "is_set"}]}, True),
+        (one({"field": "last_visit_at", "operator": "within_days", "value": 7}), True),
+        (
+            {
+                "op": "and",
+                "conditions": [
+                    SPEND,
+                    {"field": "consent", "operator": "eq", "value": True, "channel": "sms"},
+                ],
+            },
+            True,
+        ),
+        # true for customers without an analytics row
+        (one({"field": "last_purchase_at", "operator": "not_within_days", "value": 30}), False),
+        (one({"field": "last_nps", "operator": "not_set"}), False),
+        (
+            {
+                "op": "or",
+                "conditions": [
+                    SPEND,
+                    {"field": "consent", "operator": "eq", "value": True, "channel": "sms"},
+                ],
+            },
+            False,
+        ),
+        ({"op": "or", "conditions": []}, False),
+        # tests the customer row
+        ({"op": "and", "conditions": [SPEND, {"field": "age", "operator": "gte", "value": 30}]}, False),
+        (
+            {"op": "and", "conditions": [SPEND, {"field": "region", "operator": "eq", "value": "Seoul"}]},
+            False,
+        ),
+    ],
+)
+def test_rules_that_need_an_analytics_row_and_no_customer_column_read_the_analytics_table(
+    rule: dict[str, Any], over_analytics: bool
+) -> None:
+    """Issue 6: the full refresh read the whole customer table for its active-status filter alone."""
+    clean = rule_validate(rule)
+    assert rule_over_analytics(clean) is over_analytics
+    sql = str(rule_queryset(clean).query)
+    assert ('FROM "customers_customeranalytics"' in sql) is over_analytics
+
+
+def test_a_rule_over_analytics_leaves_out_customers_who_are_not_active() -> None:
+    active = CustomerAnalyticsFactory(spend_90d=Decimal(500)).customer
+    survivor = CustomerFactory()
+    CustomerAnalyticsFactory(
+        spend_90d=Decimal(500), customer=CustomerFactory(status="merged", merged_into=survivor)
+    )
+    CustomerAnalyticsFactory(spend_90d=Decimal(500), customer=CustomerFactory(status="erased"))
+    CustomerAnalyticsFactory(spend_90d=Decimal(5))
+    assert set(rule_queryset(rule_validate(one(SPEND))).values_list("pk", flat=True)) == {active.pk}

@@ -134,6 +134,18 @@ def test_builder_counts_and_samples_as_you_edit(
     assert 'data-testid="preview-count">2<' in page
 
 
+def test_builder_says_when_the_count_stopped_at_its_cap(
+    client_for: Callable[[Role], Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("campaigns.selectors.PREVIEW_COUNT_CAP", 1)
+    client = client_for(Role.MARKETER)
+    for _ in range(2):
+        CustomerAnalyticsFactory(lifetime_value=Decimal(5000), customer__region="Seoul")
+    page = client.post(reverse("campaigns:segment_builder"), builder_post()).content.decode()
+    assert 'data-testid="preview-count">1+<' in page
+    assert "the preview counts up to 1," in page
+
+
 def test_builder_shows_errors_on_the_condition(client_for: Callable[[Role], Client]) -> None:
     client = client_for(Role.MARKETER)
     response = client.post(reverse("campaigns:segment_builder"), builder_post(**{"r.0-value": "lots"}))

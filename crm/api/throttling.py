@@ -11,28 +11,38 @@ The rates, scopes and client identities are DRF's (``DEFAULT_THROTTLE_RATES``, t
 address); only the counting differs.
 """
 
+from functools import cache
 from typing import Any
 
-from django.core.cache import cache as default_cache
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework import throttling
 
 
+@cache
+def _redis_client(alias: str) -> Any:
+    """The Redis client behind a cache alias, made once per process: Django's cache makes a new client
+    object for every call, which costs more CPU than the round trip. Its connection pool is the cache's
+    own (and redis-py's pools start afresh in a forked worker)."""
+    backend = caches[alias]
+    return backend._cache.get_client(None, write=True)  # type: ignore[attr-defined]
+
+
 def window_hit(key: str, timeout: int) -> int:
     """Count one request under ``key`` (which names its window) and answer the window's count."""
-    if isinstance(default_cache, RedisCache):
-        full_key = default_cache.make_and_validate_key(key)
-        client = default_cache._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]
-        pipeline = client.pipeline(transaction=False)
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_key(key)
+        pipeline = _redis_client("default").pipeline(transaction=False)
         pipeline.set(full_key, 0, ex=timeout, nx=True)
         pipeline.incr(full_key)
         return int(pipeline.execute()[1])
-    if default_cache.add(key, 1, timeout):
+    if backend.add(key, 1, timeout):
         return 1
     try:
-        return int(default_cache.incr(key))
+        return int(backend.incr(key))
     except ValueError:  # expired between add and incr: this request opens the window again
-        default_cache.set(key, 1, timeout)
+        backend.set(key, 1, timeout)
         return 1
 
 

@@ -4,7 +4,8 @@ PostgreSQL suite, the local-memory cache in the SQLite one)."""
 import uuid
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient, APIRequestFactory
 
@@ -27,6 +28,17 @@ def test_a_window_counts_its_hits_and_another_window_starts_again() -> None:
     assert window_hit(key + ":next", 60) == 1
     cache.delete(key)
     assert window_hit(key, 60) == 1
+
+
+@pytest.mark.skipif(
+    not isinstance(caches["default"], RedisCache), reason="counts in Redis (the PostgreSQL suite's cache)"
+)
+def test_with_redis_a_window_is_one_key_that_expires_with_its_window() -> None:
+    key = f"test-window-{uuid.uuid4()}"
+    assert window_hit(key, 61) == 1 and window_hit(key, 61) == 2
+    client = caches["default"]._cache.get_client(None)
+    full_key = caches["default"].make_key(key)
+    assert int(client.get(full_key)) == 2 and 0 < client.ttl(full_key) <= 61
 
 
 class ThreePerMinute(UserRateThrottle):

@@ -13,7 +13,7 @@ from campaigns.services import segment_refresh, segments_refresh
 from crm.outbox import handles
 from customers.ingest import TOPIC_INGESTED
 from customers.merge import TOPIC_MERGED, TOPIC_UNMERGED
-from customers.services import TOPIC_CONSENT_CHANGED
+from customers.services import TOPIC_CONSENT_CHANGED, TOPIC_PROFILE_CHANGED
 
 
 @handles(TOPIC_INGESTED)
@@ -23,9 +23,10 @@ def refresh_segments_of_ingested(payload: dict[str, Any]) -> None:
 
 
 @handles(TOPIC_CONSENT_CHANGED)
-def refresh_segments_of_consent(payload: dict[str, Any]) -> None:
-    """Consent recorded by staff or through the API: its customer's segments with consent conditions
-    (and those referring to them) are re-evaluated now rather than at the daily refresh."""
+@handles(TOPIC_PROFILE_CHANGED)
+def refresh_segments_of_changed_customer(payload: dict[str, Any]) -> None:
+    """Consent recorded, or profile fields changed, by staff or through the API: the customer's segments
+    are re-evaluated now rather than at the daily refresh."""
     segments_refresh(customer_ids=payload.get("customer_ids") or [])
 
 

@@ -23,6 +23,9 @@ PROFILE_FIELDS = tuple(column for column in PROFILE_COLUMNS if column != "phone_
 # ``interactions.ingested`` message already names the customers): segments with consent conditions
 # re-evaluate them within a second instead of at the daily refresh.
 TOPIC_CONSENT_CHANGED = "customers.consent_changed"
+# Published when staff or an integration change a customer's profile fields (event ingestion's own
+# message covers the profiles it fills in): segments over profile fields re-evaluate the customer at once.
+TOPIC_PROFILE_CHANGED = "customers.profile_changed"
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
@@ -55,13 +58,16 @@ def customer_create(
 
 
 @transaction.atomic
+@transaction.atomic
 def customer_update(*, customer: Customer, data: dict[str, Any]) -> Customer:
-    """Change a customer's profile fields; only the fields given are written."""
+    """Change a customer's profile fields; only the fields given are written. Publishes
+    ``customers.profile_changed`` in the same transaction (the outbox) when a field was given."""
     cleaned = _clean(data)
     for key, value in cleaned.items():
         setattr(customer, key, value)
     if cleaned:
         customer.save(update_fields=[*cleaned, "updated_at"])
+        outbox_publish(topic=TOPIC_PROFILE_CHANGED, payload={"customer_ids": [customer.pk]})
     return customer
 
 

@@ -21,7 +21,7 @@ from campaigns.services import (
     segments_refresh,
 )
 from customers.ingest import events_ingest
-from customers.services import consent_record
+from customers.services import consent_record, customer_update
 from tests.factories import CustomerAnalyticsFactory, CustomerFactory, SourceSystemFactory
 
 pytestmark = pytest.mark.django_db
@@ -194,6 +194,30 @@ def test_consent_recorded_by_staff_moves_its_customer_through_the_outbox(
         )
     assert _open(mailable) == set()
     assert SegmentMembership.objects.get(segment=mailable).exited_at is not None
+
+
+def test_a_profile_changed_by_staff_moves_its_customer_through_the_outbox(
+    django_capture_on_commit_callbacks,
+) -> None:
+    """Issue 6: a profile change by staff or the API published nothing, so segments over profile fields
+    saw it only at the daily refresh."""
+    customer = CustomerFactory(region="Seoul")
+    busan = Segment.objects.create(
+        name="Busan",
+        rule=rule_validate(
+            {"op": "and", "conditions": [{"field": "region", "operator": "eq", "value": "Busan"}]}
+        ),
+    )
+    segment_refresh(segment_id=busan.pk)
+    assert _open(busan) == set()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_update(customer=customer, data={"region": "Busan"})
+    assert _open(busan) == {customer.pk}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_update(customer=customer, data={"region": "Seoul"})
+    assert _open(busan) == set()
 
 
 def test_an_event_refresh_touches_only_its_customers() -> None:

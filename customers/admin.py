@@ -47,7 +47,7 @@ from customers.models import (
 )
 from customers.privacy import admin as privacy_admin  # noqa: F401  # registers the privacy tables
 from customers.privacy.hooks import PersonalDataAdminMixin
-from customers.services import consent_record
+from customers.services import PROFILE_FIELDS, consent_record, profile_changed_publish
 
 # Digits with the punctuation people put in phone numbers: "010-1234-5678", "+82 10 1234 5678".
 _PHONE_LIKE = re.compile(r"^\+?[\d\s().-]+$")
@@ -269,6 +269,8 @@ class CustomerAdmin(PersonalDataAdminMixin, LargeTableAdmin):
         # The same normalisation as ingestion and the services, so that search and matching find the phone.
         obj.phone_normalized = normalize_phone(obj.phone)
         super().save_model(request, obj, form, change)
+        if change and set(form.changed_data) & set(PROFILE_FIELDS):
+            profile_changed_publish(customer_ids=[obj.pk])  # segments over profile fields see it at once
 
     @admin.display(description=_("history"))
     def history(self, obj: Customer) -> str:

@@ -67,8 +67,13 @@ def customer_update(*, customer: Customer, data: dict[str, Any]) -> Customer:
         setattr(customer, key, value)
     if cleaned:
         customer.save(update_fields=[*cleaned, "updated_at"])
-        outbox_publish(topic=TOPIC_PROFILE_CHANGED, payload={"customer_ids": [customer.pk]})
+        profile_changed_publish(customer_ids=[customer.pk])
     return customer
+
+
+def profile_changed_publish(*, customer_ids: list[int]) -> None:
+    """Tell the outbox, in the caller's transaction, that these customers' profile fields changed."""
+    outbox_publish(topic=TOPIC_PROFILE_CHANGED, payload={"customer_ids": customer_ids})
 
 
 @transaction.atomic

@@ -14,8 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
-from crm.models import User
+from crm.models import OutboxMessage, User
 from customers.models import ConsentChange, Customer, Interaction
+from customers.services import TOPIC_PROFILE_CHANGED
 from tests.factories import (
     ConsentFactory,
     ContractFactory,
@@ -126,6 +127,9 @@ def test_customer_page_saves_with_its_inlines_and_normalises_the_phone(admin_cli
     assert response.status_code == 302, response.context["adminform"].form.errors
     customer.refresh_from_db()
     assert (customer.phone, customer.phone_normalized) == ("010 1234 5678", "+821012345678")
+    # Segments over profile fields hear of it through the outbox (issue 6).
+    published = OutboxMessage.objects.filter(topic=TOPIC_PROFILE_CHANGED).values_list("payload", flat=True)
+    assert list(published) == [{"customer_ids": [customer.pk]}]
 
 
 def test_customers_are_never_deleted_in_the_admin(admin_client: Client) -> None:

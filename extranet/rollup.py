@@ -9,7 +9,7 @@ why a fold stops at a horizon that lags the newest line.
 import datetime as dt
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from customers.models import PurchaseLine
@@ -69,50 +69,30 @@ def _upsert_sql(table: str, keys: tuple[str, ...], selected: tuple[str, ...]) ->
     )
 
 
+# Each rollup: its model, and its period column ("day", "week" or "month", computed from the line's time).
+# Supplier rollups are per channel and location, product rollups per product.
+_ROLLUPS: tuple[tuple[type[models.Model], str, bool], ...] = (
+    (SupplierSalesDay, "day", False),
+    (SupplierSalesMonth, "month", False),
+    (SupplierSalesWeek, "week", False),
+    (ProductSalesDay, "day", True),
+    (ProductSalesMonth, "month", True),
+)
+
+
 def _fold_range(after: int, up_to: int) -> None:
     # The day, week or month expression's zone is bound twice: in the SELECT list and in the GROUP BY.
     params: list[str | int] = [settings.TIME_ZONE, after, up_to, settings.TIME_ZONE]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _upsert_sql(
-                SupplierSalesDay._meta.db_table,
-                ("supplier_id", "day", "channel", "location_id_or_zero"),
-                ("supplier_id", "day", "channel", "COALESCE(location_id, 0)"),
-            ),
-            params,
-        )
-        cursor.execute(
-            _upsert_sql(
-                SupplierSalesMonth._meta.db_table,
-                ("supplier_id", "month", "channel", "location_id_or_zero"),
-                ("supplier_id", "month", "channel", "COALESCE(location_id, 0)"),
-            ),
-            params,
-        )
-        cursor.execute(
-            _upsert_sql(
-                SupplierSalesWeek._meta.db_table,
-                ("supplier_id", "week", "channel", "location_id_or_zero"),
-                ("supplier_id", "week", "channel", "COALESCE(location_id, 0)"),
-            ),
-            params,
-        )
-        cursor.execute(
-            _upsert_sql(
-                ProductSalesDay._meta.db_table,
-                ("supplier_id", "day", "product_id"),
-                ("supplier_id", "day", "product_id"),
-            ),
-            params,
-        )
-        cursor.execute(
-            _upsert_sql(
-                ProductSalesMonth._meta.db_table,
-                ("supplier_id", "month", "product_id"),
-                ("supplier_id", "month", "product_id"),
-            ),
-            params,
-        )
+        for model, period, per_product in _ROLLUPS:
+            keys: tuple[str, ...]
+            selected: tuple[str, ...]
+            if per_product:
+                keys = selected = ("supplier_id", period, "product_id")
+            else:
+                keys = ("supplier_id", period, "channel", "location_id_or_zero")
+                selected = ("supplier_id", period, "channel", "COALESCE(location_id, 0)")
+            cursor.execute(_upsert_sql(model._meta.db_table, keys, selected), params)
 
 
 def sales_rollup_fold(*, lag: dt.timedelta | None = None, chunk: int = CHUNK_LINES) -> int:

@@ -47,6 +47,8 @@ class AccessRecord(models.Model):
         blank=True,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        # ("user", "at") below serves every look-up by account: a second index would only slow writes.
+        db_index=False,
         related_name="+",
     )
     username = models.CharField(_("username"), max_length=150, blank=True)

@@ -36,6 +36,7 @@ from customers.models import (
     Customer,
     CustomerAnalytics,
     CustomerIdentity,
+    ImportJob,
     Interaction,
     MergeRecord,
     PurchaseLine,
@@ -213,13 +214,57 @@ def _scrub_rows(model: Any, queryset: Any, fields: list[str], values: list[str])
     return len(changed)
 
 
+_UNFINISHED_IMPORTS = (ImportJob.Status.UPLOADED, ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+
+
+def _import_holding(values: list[str]) -> ImportJob | None:
+    """The first import not yet finished whose uploaded file holds one of the person's values (compared
+    without case): erasing now would let it bring the person back."""
+    wanted = [value.casefold() for value in values]
+    for job in ImportJob.objects.filter(status__in=_UNFINISHED_IMPORTS).exclude(file="").order_by("pk"):
+        try:
+            with job.file.open("rb") as stored:
+                text = io.TextIOWrapper(stored, encoding=job.encoding or "utf-8-sig", errors="replace")
+                if any(value in line.casefold() for line in text for value in wanted):
+                    return job
+        except FileNotFoundError:
+            continue
+    return None
+
+
+def _import_files_remove() -> int:
+    """Remove the uploaded files of finished imports, which may hold the person's row: once an import has
+    finished, its rows are in the database and its rejected rows in its report, so the file is not needed.
+    The files go when the erasure commits, so a rolled-back erasure keeps them."""
+    jobs = ImportJob.objects.exclude(status__in=_UNFINISHED_IMPORTS).exclude(file="")
+    names = list(jobs.values_list("file", flat=True))
+    if names:
+        storage = ImportJob._meta.get_field("file").storage  # type: ignore[attr-defined]
+        jobs.update(file="")
+        transaction.on_commit(lambda: [storage.delete(name) for name in names])
+    return len(names)
+
+
 @transaction.atomic
 def customer_erase(*, customer: Customer) -> dict[str, int]:
     """Anonymise the customer irreversibly, keeping de-identified interactions, purchase lines, contracts'
-    facts, consent decisions and analytics. Answers the rows changed by table."""
+    facts, consent decisions and analytics. Answers the rows changed by table.
+
+    Refused (``SubjectRequestError``, ``import_in_progress``) while an unfinished import's file holds the
+    person's data; the files of finished imports are removed."""
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     ids = subject_customer_ids(customer)
     values = _personal_values(ids)
+    pending = _import_holding(values) if values else None
+    if pending is not None:
+        raise SubjectRequestError(
+            "import_in_progress",
+            _(
+                "Import #%(id)d, not finished yet, holds this person's data: erase them once it has "
+                "finished, or delete it in the admin."
+            )
+            % {"id": pending.pk},
+        )
     summary: dict[str, int] = {}
     summary["customers"] = Customer.objects.filter(pk__in=ids).update(
         **ERASED_FIELDS, updated_at=timezone.now()
@@ -259,6 +304,7 @@ def customer_erase(*, customer: Customer) -> dict[str, int]:
     for value in values:
         keys = keys | IdempotencyKey.objects.filter(response_body__icontains=value)
     summary["idempotency_keys"] = keys.delete()[0] if values else 0
+    summary["import_files"] = _import_files_remove()
     for name, step in _ERASURE_STEPS.items():
         summary[name] = step(ids, values)
     return summary

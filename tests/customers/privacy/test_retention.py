@@ -13,7 +13,7 @@ from customers.models import Customer
 from customers.privacy.models import AccessRecord, DataSubjectRequest
 from customers.privacy.retention import retention_report, retention_run
 from customers.tasks import retention_run as retention_task
-from tests.factories import CustomerAnalyticsFactory, CustomerFactory, UserFactory
+from tests.factories import CustomerAnalyticsFactory, CustomerFactory, ImportJobFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +54,23 @@ def test_the_dry_run_reports_and_the_run_anonymises(settings) -> None:
     assert DataSubjectRequest.objects.get().reference == "retention policy"
     assert AccessRecord.objects.filter(action="delete", route="retention_run", customer_ids=[due.pk]).exists()
     assert retention_run().erased == 0  # safe to run twice
+
+
+def test_a_customer_held_by_an_unfinished_import_waits_for_the_next_run(settings) -> None:
+    settings.CRM_RETENTION_INACTIVE_YEARS = 5
+    held, free = inactive_customer(), CustomerFactory(email="other.old@example.kr")
+    Customer.objects.filter(pk=free.pk).update(updated_at=LONG_AGO)
+    CustomerAnalyticsFactory(customer=free, last_interaction_at=LONG_AGO)
+    job = ImportJobFactory(status="running", file__data=b"email\nold.customer@example.kr\n")
+
+    assert retention_run().erased == 1
+    assert Customer.objects.get(pk=held.pk).status == "active"
+    assert Customer.objects.get(pk=free.pk).status == "erased"
+
+    job.status = "completed"
+    job.save()
+    assert retention_run().erased == 1
+    assert Customer.objects.get(pk=held.pk).status == "erased"
 
 
 def test_the_command_dry_runs_unless_told(settings, capsys) -> None:

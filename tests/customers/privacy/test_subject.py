@@ -4,6 +4,7 @@ erasure leaves no personal value anywhere in the database, and both are audited 
 import datetime as dt
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from customers.merge import customer_merge
 from customers.models import Customer, CustomerIdentity, Interaction
 from customers.privacy.models import DataSubjectRequest
 from customers.privacy.subject import (
+    SubjectRequestError,
     customer_data_export,
     customer_erase,
     register_erasure_step,
@@ -30,6 +32,7 @@ from tests.factories import (
     CustomerAnalyticsFactory,
     CustomerFactory,
     CustomerIdentityFactory,
+    ImportJobFactory,
     InteractionFactory,
     SourceSystemFactory,
     UserFactory,
@@ -200,6 +203,61 @@ def test_erasure_leaves_no_personal_value_anywhere() -> None:
     assert customer.consents.get().granted is True
     assert CustomerIdentity.objects.get(customer=customer).external_id.startswith("erased-")
     assert summary["customers"] == 2 and summary["idempotency_keys"] == 1
+
+
+def test_erasure_removes_the_files_of_finished_imports(django_capture_on_commit_callbacks) -> None:
+    customer = person()
+    done = ImportJobFactory(status="completed", file__data=b"name,email\nMinji Kim,minji.kim@example.kr\n")
+    failed = ImportJobFactory(status="failed")
+    stored = [job.file.path for job in (done, failed)]
+    assert all(Path(path).exists() for path in stored)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        summary = customer_erase(customer=customer)
+
+    assert summary["import_files"] == 2
+    assert not any(Path(path).exists() for path in stored)
+    done.refresh_from_db()
+    assert done.file.name == "" and done.status == "completed"
+
+
+@pytest.mark.parametrize("status", ["uploaded", "queued", "running"])
+def test_erasure_waits_for_an_unfinished_import_that_holds_the_person(status: str) -> None:
+    customer = person()
+    job = ImportJobFactory(status=status, file__data=b"name,email\nMINJI KIM,Minji.Kim@example.kr\n")
+
+    with pytest.raises(SubjectRequestError, match=f"#{job.pk}") as refused:
+        customer_erase(customer=customer)
+
+    assert refused.value.code == "import_in_progress"
+    customer.refresh_from_db()
+    assert customer.name == "Minji Kim" and customer.status == "active"
+    assert Path(job.file.path).exists()
+
+
+def test_an_unfinished_import_of_other_people_does_not_stop_erasure() -> None:
+    customer = person()
+    job = ImportJobFactory(status="running", file__data=b"name,email\nSoyeon Park,soyeon@example.kr\n")
+
+    summary = customer_erase(customer=customer)
+
+    assert summary["customers"] == 2 and summary["import_files"] == 0
+    job.refresh_from_db()
+    assert Path(job.file.path).exists()
+
+
+def test_the_api_answers_409_while_an_import_holds_the_person() -> None:
+    customer = person()
+    ImportJobFactory(status="running", file__data=b"email\nminji.kim@example.kr\n")
+    client = api_client(UserFactory(role=Role.ADMINISTRATOR))
+
+    response = client.post(
+        f"/api/v1/customers/{customer.pk}/erase/", {"reference": "ticket 7"}, format="json"
+    )
+
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "import_in_progress"
+    assert not DataSubjectRequest.objects.exists()
 
 
 def test_a_merged_away_customer_is_refused() -> None:

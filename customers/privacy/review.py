@@ -9,14 +9,17 @@ before, and at least ``CRM_REVIEW_SPIKE_MIN`` (100) customers.
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
 from customers.privacy.log import FILE_ACTIONS
-from customers.privacy.models import AccessRecord
+from customers.privacy.models import AccessAction, AccessRecord
 
 
 @dataclass
@@ -24,14 +27,10 @@ class UserMonth:
     user_id: int | None
     username: str
     records: int = 0
-    customers: set[int] = field(default_factory=set)
+    customer_count: int = 0
     off_hours: int = 0
     downloads: int = 0
     usual: float = 0.0
-
-    @property
-    def customer_count(self) -> int:
-        return len(self.customers)
 
     @property
     def spike(self) -> bool:
@@ -51,6 +50,14 @@ class Review:
     @property
     def spikes(self) -> list[UserMonth]:
         return [user for user in self.users if user.spike]
+
+    @property
+    def off_hours_total(self) -> int:
+        return sum(user.off_hours for user in self.users)
+
+    @property
+    def downloads_total(self) -> int:
+        return sum(user.downloads for user in self.users)
 
 
 def parse_month(text: str) -> dt.date:
@@ -74,58 +81,98 @@ def is_off_hours(at: dt.datetime) -> bool:
     return local.weekday() >= 5 or not start <= local.hour < end
 
 
-def _records(start: dt.datetime, end: dt.datetime) -> Iterator[Any]:
+def _month(start: dt.datetime, end: dt.datetime) -> QuerySet[AccessRecord]:
+    """A month's records, the retention purge's own left out, with the local hour and ISO weekday."""
+    zone = ZoneInfo(settings.TIME_ZONE)
     return (
         AccessRecord.objects.filter(at__gte=start, at__lt=end)
-        .order_by("at")
-        .values("id", "at", "user_id", "username", "ip", "action", "route", "customer_ids", "reason")
-        .iterator(chunk_size=5000)
+        .exclude(action=AccessAction.PURGE)
+        .annotate(
+            local_hour=ExtractHour("at", tzinfo=zone), local_weekday=ExtractIsoWeekDay("at", tzinfo=zone)
+        )
     )
 
 
-def _usual(user_ids: list[int | None], month: dt.date) -> dict[int | None, float]:
-    """Each user's average number of distinct customers a month over the three months before."""
+def _off_hours() -> Q:
+    """Saturdays, Sundays, and hours outside ``CRM_OFFICE_HOURS``, in local time (as ``is_off_hours``)."""
+    start, end = settings.CRM_OFFICE_HOURS
+    return Q(local_weekday__gte=6) | Q(local_hour__lt=start) | Q(local_hour__gte=end)
+
+
+def _distinct_customers(start: dt.datetime, end: dt.datetime) -> dict[int | None, int]:
+    """Per account, the number of distinct customers its records of ``[start, end)`` name: the lists are
+    unnested in the database (PostgreSQL's ``jsonb_array_elements_text``, SQLite's ``json_each``)."""
+    table = AccessRecord._meta.db_table
+    elements = (
+        "CROSS JOIN LATERAL jsonb_array_elements_text(r.customer_ids) AS c (value)"
+        if connection.vendor == "postgresql"
+        else "CROSS JOIN json_each(r.customer_ids) AS c"
+    )
+    sql = (
+        f"SELECT r.user_id, COUNT(DISTINCT c.value) FROM {table} r {elements} "  # noqa: S608  # names only
+        "WHERE r.at >= %s AND r.at < %s AND r.action <> %s GROUP BY r.user_id"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [adapt(start), adapt(end), AccessAction.PURGE])
+        return {user_id: int(count) for user_id, count in cursor.fetchall()}
+
+
+def _usual(month: dt.date) -> dict[int | None, float]:
+    """Each account's average number of distinct customers a month over the three months before."""
     totals: dict[int | None, float] = defaultdict(float)
     first = month
     for _ in range(3):
         first = (first.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-        start, end = month_bounds(first)
-        seen: dict[int | None, set[int]] = defaultdict(set)
-        for row in (
-            AccessRecord.objects.filter(at__gte=start, at__lt=end, user_id__in=user_ids)
-            .values_list("user_id", "customer_ids")
-            .iterator(chunk_size=5000)
-        ):
-            seen[row[0]].update(row[1])
-        for user_id, customers in seen.items():
-            totals[user_id] += len(customers) / 3
+        for user_id, count in _distinct_customers(*month_bounds(first)).items():
+            totals[user_id] += count / 3
     return totals
 
 
-def access_review(*, month: dt.date) -> Review:
-    """The review of one month (any day of it)."""
+def _rows(records: QuerySet[AccessRecord], limit: int | None) -> list[dict[str, Any]]:
+    fields = ("id", "at", "user_id", "username", "ip", "action", "route", "customer_count", "reason")
+    rows = records.order_by("at", "id").values(*fields)
+    return list(rows[:limit] if limit is not None else rows)
+
+
+def access_review(*, month: dt.date, rows_limit: int | None = None) -> Review:
+    """The review of one month (any day of it), counted in the database: a query per account for the
+    counts, one for the distinct customers of the month and one each for the three months before. The
+    off-hours and download records come in time order, the first ``rows_limit`` of each (all with None:
+    the CSV and the command take all; the page shows the first ones and the totals)."""
     start, end = month_bounds(month)
-    users: dict[int | None, UserMonth] = {}
-    off_hours: list[dict[str, Any]] = []
-    downloads: list[dict[str, Any]] = []
-    for row in _records(start, end):
-        if row["action"] == "purge":
-            continue
-        user = users.setdefault(row["user_id"], UserMonth(row["user_id"], row["username"] or "—"))
-        user.records += 1
-        user.customers.update(row["customer_ids"])
-        row["customer_count"] = len(row["customer_ids"])
-        if is_off_hours(row["at"]):
-            user.off_hours += 1
-            off_hours.append(row)
-        if row["action"] in FILE_ACTIONS:
-            user.downloads += 1
-            downloads.append(row)
-    usual = _usual(list(users), month)
-    for user_id, user in users.items():
-        user.usual = usual.get(user_id, 0.0)
-    ranked = sorted(users.values(), key=lambda user: (-user.customer_count, user.username))
-    return Review(month=start.date(), users=ranked, off_hours=off_hours, downloads=downloads)
+    records = _month(start, end)
+    counts = (
+        records.values("user_id")
+        .annotate(
+            records=Count("id"),
+            username=Max("username"),
+            off_hours=Count("id", filter=_off_hours()),
+            downloads=Count("id", filter=Q(action__in=FILE_ACTIONS)),
+        )
+        .order_by()
+    )
+    distinct = _distinct_customers(start, end)
+    usual = _usual(month)
+    users = [
+        UserMonth(
+            user_id=row["user_id"],
+            username=row["username"] or "—",
+            records=row["records"],
+            customer_count=distinct.get(row["user_id"], 0),
+            off_hours=row["off_hours"],
+            downloads=row["downloads"],
+            usual=usual.get(row["user_id"], 0.0) if row["user_id"] is not None else 0.0,
+        )
+        for row in counts
+    ]
+    users.sort(key=lambda user: (-user.customer_count, user.username))
+    return Review(
+        month=start.date(),
+        users=users,
+        off_hours=_rows(records.filter(_off_hours()), rows_limit),
+        downloads=_rows(records.filter(action__in=FILE_ACTIONS), rows_limit),
+    )
 
 
 def review_csv_rows(review: Review) -> Iterator[list[Any]]:

@@ -239,9 +239,14 @@ def _import_files_remove() -> int:
     jobs = ImportJob.objects.exclude(status__in=_UNFINISHED_IMPORTS).exclude(file="")
     names = list(jobs.values_list("file", flat=True))
     if names:
-        storage = ImportJob._meta.get_field("file").storage  # type: ignore[attr-defined]
+        storage = ImportJob._meta.get_field("file").storage
         jobs.update(file="")
-        transaction.on_commit(lambda: [storage.delete(name) for name in names])
+
+        def remove() -> None:
+            for name in names:
+                storage.delete(name)
+
+        transaction.on_commit(remove)
     return len(names)
 
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 
 from crm.roles import Role
@@ -33,7 +34,9 @@ def record_at(at: dt.datetime, user, customer_ids: list[int], action: str = "vie
     )
     from tests.customers.privacy.test_chain import tamper
 
-    tamper("UPDATE customers_accessrecord SET at = %s WHERE seq = %s", [at, record.seq])
+    # As the ORM stores a time (on SQLite: UTC text), so that the database's own date functions read it.
+    stored = connection.ops.adapt_datetimefield_value(at)
+    tamper("UPDATE customers_accessrecord SET at = %s WHERE seq = %s", [stored, record.seq])
 
 
 @pytest.fixture
@@ -92,3 +95,55 @@ def test_the_command(month_of_records, capsys) -> None:
     call_command("access_review", month="2026-11", csv=True)
     assert "users,rep,2,30,2.0,0,0,yes" in capsys.readouterr().out
     assert AccessRecord.objects.count() == 8
+
+
+def test_off_hours_are_counted_in_local_time_at_the_edges(settings) -> None:
+    settings.CRM_OFFICE_HOURS = (8, 20)
+    user = UserFactory(username="edge")
+    times = [
+        dt.datetime(2026, 11, 2, 7, 59, tzinfo=SEOUL),  # Monday, before 08:00: off
+        dt.datetime(2026, 11, 2, 8, 0, tzinfo=SEOUL),  # in
+        dt.datetime(2026, 11, 2, 19, 59, tzinfo=SEOUL),  # in
+        dt.datetime(2026, 11, 2, 20, 0, tzinfo=SEOUL),  # off
+        dt.datetime(2026, 11, 7, 12, 0, tzinfo=SEOUL),  # Saturday: off
+        dt.datetime(2026, 11, 8, 12, 0, tzinfo=SEOUL),  # Sunday: off
+        dt.datetime(
+            2026, 11, 1, 0, 30, tzinfo=SEOUL
+        ),  # the month's first half hour (Sunday, still October in UTC)
+    ]
+    for at in times:
+        record_at(at, user, [1])
+
+    review = access_review(month=dt.date(2026, 11, 1))
+
+    from customers.privacy.review import is_off_hours
+
+    assert [row["at"] for row in review.off_hours] == [at for at in sorted(times) if is_off_hours(at)]
+    assert review.users[0].off_hours == 5 and review.users[0].records == 7
+
+
+def test_the_page_lists_the_first_records_and_says_how_many_there_are(client: Client, settings) -> None:
+    from customers.privacy import views
+
+    settings.CRM_OFFICE_HOURS = (8, 20)
+    user = UserFactory(username="owl")
+    for day in range(1, 5):
+        record_at(dt.datetime(2026, 11, day, 23, tzinfo=SEOUL), user, [day])
+    client.force_login(UserFactory(role=Role.ADMINISTRATOR))
+    settings_rows, views.REVIEW_ROWS = views.REVIEW_ROWS, 3
+    try:
+        html = client.get("/customers/privacy/review/", {"month": "2026-11"}).content.decode()
+        rows = list(
+            csv.reader(
+                io.StringIO(
+                    client.get(
+                        "/customers/privacy/review/", {"month": "2026-11", "format": "csv"}
+                    ).getvalue().decode("utf-8-sig")
+                )
+            )
+        )
+    finally:
+        views.REVIEW_ROWS = settings_rows
+
+    assert "The first 3 of 4" in html
+    assert sum(row[:1] == ["off_hours"] for row in rows) == 4

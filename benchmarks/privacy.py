@@ -15,7 +15,8 @@
 3. Growth: bytes the log's table and indexes take per record (one customer each, what a detail page
    writes, and 50, what a list page writes), per million records.
 4. Verification of the whole chain: records per second.
-5. A data-subject request for a customer with ``--interactions`` interactions (10,000): export (JSON and
+5. The monthly review of a month of ``--review-records`` records (1M), for the page and as CSV.
+6. A data-subject request for a customer with ``--interactions`` interactions (10,000): export (JSON and
    CSV) and erasure, timed.
 """
 
@@ -199,6 +200,46 @@ def _append(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _review(args: argparse.Namespace) -> dict[str, Any]:
+    """The monthly review over a month of ``--review-records`` records (200 accounts, one customer each,
+    spread evenly over March 2020, one in a thousand a download), written and rolled back in one
+    transaction so that the log keeps none of them."""
+    import datetime as dt
+
+    from django.db import connection, transaction
+
+    from customers.privacy.review import access_review, review_csv_rows
+
+    count = args.review_records
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO customers_accessrecord (at, user_id, username, ip, action, route, customer_ids, "
+                "customer_count, reason, prev_hash, hash) "
+                "SELECT timestamptz '2020-03-01 00:00+09' + g * (interval '31 days' / %s), 100000 + g %% 200, "
+                "'rep' || (g %% 200), '10.0.0.1', CASE WHEN g %% 1000 = 0 THEN 'download' ELSE 'view' END, "
+                "'GET bench', jsonb_build_array(1 + (g::bigint * 7919) %% 1000000), 1, "
+                "CASE WHEN g %% 1000 = 0 THEN 'benchmark' ELSE '' END, '', '' "
+                "FROM generate_series(0, %s - 1) AS g",
+                [count, count],
+            )
+        started = time.perf_counter()
+        review = access_review(month=dt.date(2020, 3, 1), rows_limit=500)
+        page = time.perf_counter() - started
+        started = time.perf_counter()
+        rows = sum(1 for _ in review_csv_rows(access_review(month=dt.date(2020, 3, 1))))
+        csv_time = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return {
+        "records in the month": count,
+        "accounts": len(review.users),
+        "off-hours records": review.off_hours_total,
+        "review for the page (s)": page,
+        "review as CSV (s)": csv_time,
+        "CSV rows": rows,
+    }
+
+
 def _subject(args: argparse.Namespace) -> dict[str, Any]:
     import datetime as dt
 
@@ -266,10 +307,12 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=5000, help="customers the clients pick from")
     parser.add_argument("--appends", type=int, default=2000)
     parser.add_argument("--interactions", type=int, default=10_000)
+    parser.add_argument("--review-records", type=int, default=1_000_000, help="records of the reviewed month")
     args = parser.parse_args()
     if args.ci:
         args.customers, args.requests, args.rounds, args.workers = 200, 30, 1, 2
         args.sample, args.appends, args.interactions, args.clients = 100, 100, 1000, 4
+        args.review_records = 2000
     # The server and this process must share the chain's key, so that this process verifies what the
     # server wrote.
     os.environ.setdefault("CRM_ACCESS_LOG_KEY", "benchmark-access-log-key")
@@ -280,6 +323,7 @@ def main() -> None:
         _http(args, token, ids),
     )
     print_json("Access log append and growth (in process)", _append(args))
+    print_json("Monthly review of the access log", _review(args))
     print_json("Data-subject request", _subject(args))
 
 

@@ -8,7 +8,7 @@ before, and at least ``CRM_REVIEW_SPIKE_MIN`` (100) customers.
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,8 +44,9 @@ class UserMonth:
 class Review:
     month: dt.date
     users: list[UserMonth]
-    off_hours: list[dict[str, Any]]
-    downloads: list[dict[str, Any]]
+    # Lists with ``rows_limit``, else streams to be read once (the CSV, the command).
+    off_hours: Iterable[dict[str, Any]]
+    downloads: Iterable[dict[str, Any]]
 
     @property
     def spikes(self) -> list[UserMonth]:
@@ -109,7 +110,8 @@ def _distinct_customers(start: dt.datetime, end: dt.datetime) -> dict[int | None
         else "CROSS JOIN json_each(r.customer_ids) AS c"
     )
     sql = (
-        f"SELECT r.user_id, COUNT(DISTINCT c.value) FROM {table} r {elements} "  # noqa: S608  # names only
+        "SELECT r.user_id, COUNT(DISTINCT CAST(c.value AS bigint)) "  # noqa: S608  # names only
+        f"FROM {table} r {elements} "
         "WHERE r.at >= %s AND r.at < %s AND r.action <> %s GROUP BY r.user_id"
     )
     adapt = connection.ops.adapt_datetimefield_value
@@ -129,10 +131,11 @@ def _usual(month: dt.date) -> dict[int | None, float]:
     return totals
 
 
-def _rows(records: QuerySet[AccessRecord], limit: int | None) -> list[dict[str, Any]]:
+def _rows(records: QuerySet[AccessRecord], limit: int | None) -> Iterable[dict[str, Any]]:
+    """The first ``limit`` records as a list, or (None) all of them streamed in chunks, read once."""
     fields = ("id", "at", "user_id", "username", "ip", "action", "route", "customer_count", "reason")
     rows = records.order_by("at", "id").values(*fields)
-    return list(rows[:limit] if limit is not None else rows)
+    return list(rows[:limit]) if limit is not None else rows.iterator(chunk_size=5000)
 
 
 def access_review(*, month: dt.date, rows_limit: int | None = None) -> Review:

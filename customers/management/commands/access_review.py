@@ -35,10 +35,10 @@ class Command(BaseCommand):
                 f"  {user.username}: {user.customer_count} customers in {user.records} records "
                 f"(usual {user.usual:.0f}), {user.off_hours} off hours, {user.downloads} downloads{flag}"
             )
-        self.stdout.write(f"Downloads and exports: {len(review.downloads)}")
+        self.stdout.write(f"Downloads and exports: {review.downloads_total}")
         for download in review.downloads:
             self.stdout.write(
                 f"  {download['at']:%Y-%m-%d %H:%M} {download['username']} {download['route']}: "
                 f"{download['reason']}"
             )
-        self.stdout.write(f"Off-hours accesses: {len(review.off_hours)}")
+        self.stdout.write(f"Off-hours accesses: {review.off_hours_total}")

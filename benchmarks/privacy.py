@@ -128,8 +128,8 @@ def _http(args: argparse.Namespace, token: str, ids: list[int]) -> dict[str, Any
             with server(workers=args.workers, wsgi=wsgi) as port:
                 load(port, 2, _requests(token, ids, 20))  # warm the workers' connections
                 for label, clients in loads.items():
-                    figures = _measure(port, clients, _requests(token, ids, args.requests))
-                    runs.setdefault((label, variant), []).append(figures)
+                    run = _measure(port, clients, _requests(token, ids, args.requests))
+                    runs.setdefault((label, variant), []).append(run)
     written = AccessRecord.objects.filter(id__gt=id_before).count()
     figures: dict[str, Any] = {"customers (estimate)": table_rows("customers_customer")}
     keys = ("p50_ms", "p95_ms", "mean_ms", "rps", "server CPU ms", "database CPU ms")

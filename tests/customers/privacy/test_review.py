@@ -136,9 +136,9 @@ def test_the_page_lists_the_first_records_and_says_how_many_there_are(client: Cl
         rows = list(
             csv.reader(
                 io.StringIO(
-                    client.get(
-                        "/customers/privacy/review/", {"month": "2026-11", "format": "csv"}
-                    ).getvalue().decode("utf-8-sig")
+                    client.get("/customers/privacy/review/", {"month": "2026-11", "format": "csv"})
+                    .getvalue()
+                    .decode("utf-8-sig")
                 )
             )
         )

@@ -152,9 +152,15 @@ def _memberships_replace(
     matched = None
     with connection.cursor() as cursor:
         if ids is None:
+            # Every value is a bound parameter; the name is the model's own table.
             cursor.execute(
-                "SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true)", [REFRESH_WORK_MEM]
+                "SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true), "  # noqa: S608
+                f"EXISTS (SELECT 1 FROM {table} WHERE segment_id = %s AND exited_at IS NULL)",
+                [REFRESH_WORK_MEM, segment.pk],
             )
+            if not cursor.fetchone()[2]:
+                entered = _memberships_fill(cursor, segment, select_sql, select_params, now)
+                return entered, 0, entered
             cursor.execute(f"CREATE TEMPORARY TABLE segment_matching AS {select_sql}", select_params)
             matched = cursor.rowcount
             source, source_params, only_touched = "segment_matching", [], ""
@@ -187,6 +193,21 @@ def _memberships_replace(
         if ids is None:
             cursor.execute("DROP TABLE segment_matching")
     return int(entered), int(exited), matched
+
+
+def _memberships_fill(
+    cursor: Any, segment: Segment, select_sql: str, select_params: Any, now: dt.datetime
+) -> int:
+    """PostgreSQL, a full refresh of a segment without open memberships (its first, or the first after
+    everyone left): there is nothing to compare, every matching customer enters. One ``INSERT … SELECT``
+    straight from the rule, in customer order; no temporary table and no diff."""
+    cursor.execute(
+        f"INSERT INTO {connection.ops.quote_name(MEMBERSHIP_TABLE)} "  # noqa: S608
+        "(segment_id, customer_id, entered_at, exited_at) "
+        f"SELECT %s, matching.pk, %s, NULL FROM ({select_sql}) AS matching ORDER BY matching.pk",
+        [segment.pk, now, *select_params],
+    )
+    return max(cursor.rowcount, 0)
 
 
 def _memberships_close(

@@ -154,13 +154,19 @@ def _memberships_replace(
         if ids is None:
             return _memberships_replace_all(cursor, segment, select_sql, select_params, now)
         cursor.execute("SELECT set_config('jit', 'off', true)")
+        # The open row of each touched customer, if any, by an equality on both columns of the one-open
+        # index (LIMIT 1: the index is unique, and it keeps the probe a nested loop). Not
+        # "customer_id = ANY(ids)" beside the segment: while the statistics do not yet know a
+        # segment's new members, PostgreSQL read all of them from the segment's range and filtered.
+        open_rows = (
+            "SELECT open_row.id, open_row.customer_id FROM unnest(%s::bigint[]) AS touched(customer_id) "  # noqa: S608
+            f"CROSS JOIN LATERAL (SELECT id, customer_id FROM {connection.ops.quote_name(MEMBERSHIP_TABLE)} "
+            "WHERE segment_id = %s AND customer_id = touched.customer_id AND exited_at IS NULL "
+            "LIMIT 1) AS open_row",
+            [ids, segment.pk],
+        )
         entered, exited = _memberships_diff(
-            cursor,
-            segment,
-            f"({select_sql})",
-            [*select_params],
-            now,
-            only_touched=("AND open_row.customer_id = ANY(%s)", [ids]),
+            cursor, segment, open_rows, f"({select_sql})", [*select_params], now
         )
     return entered, exited, None
 
@@ -181,7 +187,11 @@ def _memberships_replace_all(
     cursor.execute(f"CREATE TEMPORARY TABLE segment_matching AS {select_sql}", select_params)
     matched = cursor.rowcount
     if any_open:
-        entered, exited = _memberships_diff(cursor, segment, "segment_matching", [], now)
+        open_rows = (
+            f"SELECT id, customer_id FROM {table} WHERE segment_id = %s AND exited_at IS NULL",  # noqa: S608
+            [segment.pk],
+        )
+        entered, exited = _memberships_diff(cursor, segment, open_rows, "segment_matching", [], now)
     else:
         cursor.execute(
             f"INSERT INTO {table} (segment_id, customer_id, entered_at, exited_at) "  # noqa: S608
@@ -196,19 +206,19 @@ def _memberships_replace_all(
 def _memberships_diff(
     cursor: Any,
     segment: Segment,
+    open_rows: tuple[str, list[Any]],
     source: str,
     source_params: list[Any],
     now: dt.datetime,
-    only_touched: tuple[str, list[Any]] = ("", []),
 ) -> tuple[int, int]:
-    """The one statement that closes and opens (see ``_memberships_replace``); (entered, exited)."""
+    """The one statement that closes and opens (see ``_memberships_replace``) the open memberships
+    ``open_rows`` selects (id, customer_id) against the matching customers of ``source``; returns
+    (entered, exited)."""
     table = connection.ops.quote_name(MEMBERSHIP_TABLE)
-    touched_sql, touched_params = only_touched
+    open_sql, open_params = open_rows
     # Every value is a bound parameter; the names are the model's own table and column names.
     sql = (
-        "WITH open_row AS ("  # noqa: S608
-        f"SELECT open_row.id, open_row.customer_id FROM {table} AS open_row "
-        f"WHERE open_row.segment_id = %s AND open_row.exited_at IS NULL {touched_sql}), "
+        f"WITH open_row AS ({open_sql}), "  # noqa: S608
         "diff AS MATERIALIZED ("
         "SELECT open_row.id AS membership_id, matching.pk AS customer_id "
         f"FROM open_row FULL JOIN {source} AS matching ON matching.pk = open_row.customer_id "
@@ -220,7 +230,7 @@ def _memberships_diff(
         "ORDER BY diff.customer_id RETURNING 1) "
         "SELECT (SELECT COUNT(*) FROM opened), (SELECT COUNT(*) FROM closed)"
     )
-    cursor.execute(sql, [segment.pk, *touched_params, *source_params, now, segment.pk, now])
+    cursor.execute(sql, [*open_params, *source_params, now, segment.pk, now])
     entered, exited = cursor.fetchone()
     return int(entered), int(exited)
 

@@ -23,7 +23,8 @@ class SegmentAdmin(admin.ModelAdmin):
 class SegmentMembershipAdmin(PersonalDataAdminMixin, LargeTableAdmin):
     list_display = ("id", "segment", "customer", "entered_at", "exited_at")
     list_select_related = ("segment", "customer")
-    # A customer's memberships by the customer's id (the history index starts with the customer).
+    # A customer's memberships by the customer's id. No index serves it (none starts with the customer
+    # and covers closed stays): a scan of the table, for an administrator's occasional look-up.
     search_fields = ("customer__id__exact",)
     search_help_text = _("A customer's id, exactly.")
     raw_id_fields = ("customer", "segment")

@@ -76,9 +76,12 @@ class Segment(TimeStampedModel):
 class SegmentMembership(models.Model):
     """One stay of a customer in a segment: from ``entered_at`` until ``exited_at`` (empty while inside).
 
-    At most one open stay per customer and segment, enforced by a partial unique index that also serves
-    "the segments this customer is in"; a second partial index lists a segment's members. Two indexes
-    and no foreign-key checks, because a refresh may insert hundreds of thousands of rows at once.
+    At most one open stay per customer and segment, enforced by a partial unique index by segment then
+    customer that also serves "the segments this customer is in" (one probe per segment); a second
+    partial index lists a segment's members. Both start with the segment, so the rows a refresh inserts
+    for one segment go to one contiguous range of each index (for a new segment, its right-hand edge).
+    Two indexes and no foreign-key checks, because a refresh may insert hundreds of thousands of rows at
+    once.
     """
 
     segment = models.ForeignKey(
@@ -98,7 +101,7 @@ class SegmentMembership(models.Model):
         verbose_name=_("customer"),
         on_delete=models.CASCADE,
         related_name="segment_memberships",
-        db_index=False,  # served by the (customer, segment) partial index
+        db_index=False,  # served by the (segment, customer) partial index
         # Refreshes insert hundreds of thousands of rows at once, and a foreign-key check per row
         # doubled their time; customers are never deleted (they are merged or erased in place), and
         # every row is written by a statement that selects it from the customer table.
@@ -122,10 +125,13 @@ class SegmentMembership(models.Model):
             ),
         ]
         constraints = [
-            # One open stay per customer and segment; the index also serves the segments a customer is
-            # in (customer page, "member of segment" conditions) and an event's refresh of its customers.
+            # One open stay per customer and segment; the index also serves "member of segment"
+            # conditions, an event's refresh of its customers, and the segments a customer is in (one
+            # probe per segment). Not (customer, segment): a refresh inserts its rows in customer order,
+            # which then lands on every leaf page of the index (one between each customer's other
+            # segments), where by segment first they are appended to one range.
             models.UniqueConstraint(
-                fields=["customer", "segment"],
+                fields=["segment", "customer"],
                 condition=Q(exited_at__isnull=True),
                 name="campaigns_membership_one_open",
             ),

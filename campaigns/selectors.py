@@ -98,7 +98,8 @@ class CustomerSegment:
 def customer_segments(customer_id: int, *, now: dt.datetime | None = None) -> list[CustomerSegment]:
     """The segments a customer is in now, by name, with each condition of their rules checked.
 
-    Two queries, three when a rule refers to other segments: the open memberships with their segments,
+    Two queries, three when a rule refers to other segments: the open memberships with their segments
+    (a nested loop over the segments, probing the one-open index by segment and customer for each),
     then one row of the customer with a boolean per condition of every rule (the same compiled
     expressions as the refreshes), then those segments' names.
     """

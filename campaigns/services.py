@@ -142,51 +142,97 @@ def _memberships_replace(
     membership gets one, and the customers on both sides (most of them, day to day) are not written at
     all. A full join is also robust to a wrong estimate: PostgreSQL can only hash or merge it, while the
     two ``NOT EXISTS`` it replaced became a quadratic nested loop once the statistics expected a
-    segment of 3 rows that had 300,000. For a full refresh the rule's one SELECT first fills a temporary table: ``CREATE TABLE AS`` may
-    run in parallel workers, which a statement that writes may not. New rows are inserted in customer
+    segment of 3 rows that had 300,000. For a full refresh the rule's one SELECT first fills a temporary
+    table: ``CREATE TABLE AS`` may run in parallel workers, which a statement that writes may not. A full
+    refresh of a segment without open memberships (its first) has nothing to compare: every matching
+    customer is inserted straight from that table, without the diff. New rows are inserted in customer
     order, which keeps the index insertions on neighbouring pages. JIT compilation is switched off: on
     these plans it costs more than it saves.
     """
     select_sql, select_params = matching.values("pk").query.sql_with_params()
-    table = connection.ops.quote_name(MEMBERSHIP_TABLE)
-    matched = None
     with connection.cursor() as cursor:
         if ids is None:
-            cursor.execute(
-                "SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true)", [REFRESH_WORK_MEM]
-            )
-            cursor.execute(f"CREATE TEMPORARY TABLE segment_matching AS {select_sql}", select_params)
-            matched = cursor.rowcount
-            source, source_params, only_touched = "segment_matching", [], ""
-        else:
-            cursor.execute("SELECT set_config('jit', 'off', true)")
-            source, source_params = f"({select_sql})", list(select_params)
-            only_touched = "AND open_row.customer_id = ANY(%s)"
-        # Every value is a bound parameter; the names are the model's own table and column names.
-        sql = (
-            "WITH open_row AS ("  # noqa: S608
-            f"SELECT open_row.id, open_row.customer_id FROM {table} AS open_row "
-            f"WHERE open_row.segment_id = %s AND open_row.exited_at IS NULL {only_touched}), "
-            "diff AS MATERIALIZED ("
-            "SELECT open_row.id AS membership_id, matching.pk AS customer_id "
-            f"FROM open_row FULL JOIN {source} AS matching ON matching.pk = open_row.customer_id "
-            "WHERE open_row.id IS NULL OR matching.pk IS NULL), "
-            f"closed AS (UPDATE {table} AS membership SET exited_at = %s FROM diff "
-            "WHERE diff.customer_id IS NULL AND membership.id = diff.membership_id RETURNING 1), "
-            f"opened AS (INSERT INTO {table} (segment_id, customer_id, entered_at, exited_at) "
-            "SELECT %s, diff.customer_id, %s, NULL FROM diff WHERE diff.membership_id IS NULL "
-            "ORDER BY diff.customer_id RETURNING 1) "
-            "SELECT (SELECT COUNT(*) FROM opened), (SELECT COUNT(*) FROM closed)"
+            return _memberships_replace_all(cursor, segment, select_sql, select_params, now)
+        cursor.execute("SELECT set_config('jit', 'off', true)")
+        # The open row of each touched customer, if any, by an equality on both columns of the one-open
+        # index (LIMIT 1: the index is unique, and it keeps the probe a nested loop). Not
+        # "customer_id = ANY(ids)" beside the segment: while the statistics do not yet know a
+        # segment's new members, PostgreSQL read all of them from the segment's range and filtered.
+        open_rows = (
+            "SELECT open_row.id, open_row.customer_id FROM unnest(%s::bigint[]) AS touched(customer_id) "  # noqa: S608
+            f"CROSS JOIN LATERAL (SELECT id, customer_id FROM {connection.ops.quote_name(MEMBERSHIP_TABLE)} "
+            "WHERE segment_id = %s AND customer_id = touched.customer_id AND exited_at IS NULL "
+            "LIMIT 1) AS open_row",
+            [ids, segment.pk],
         )
-        params: list[Any] = [segment.pk]
-        if ids is not None:
-            params.append(ids)
-        params += [*source_params, now, segment.pk, now]
-        cursor.execute(sql, params)
-        entered, exited = cursor.fetchone()
-        if ids is None:
-            cursor.execute("DROP TABLE segment_matching")
-    return int(entered), int(exited), matched
+        entered, exited = _memberships_diff(
+            cursor, segment, open_rows, f"({select_sql})", [*select_params], now
+        )
+    return entered, exited, None
+
+
+def _memberships_replace_all(
+    cursor: Any, segment: Segment, select_sql: str, select_params: Any, now: dt.datetime
+) -> tuple[int, int, int]:
+    """A full refresh: the rule into a temporary table, then the diff, or for a segment without open
+    memberships one ``INSERT … SELECT`` of every row of that table. (entered, exited, matched)."""
+    table = connection.ops.quote_name(MEMBERSHIP_TABLE)
+    # Every value is a bound parameter; the names are the model's own table and column names.
+    cursor.execute(
+        "SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true), "  # noqa: S608
+        f"EXISTS (SELECT 1 FROM {table} WHERE segment_id = %s AND exited_at IS NULL)",
+        [REFRESH_WORK_MEM, segment.pk],
+    )
+    any_open = cursor.fetchone()[2]
+    cursor.execute(f"CREATE TEMPORARY TABLE segment_matching AS {select_sql}", select_params)
+    matched = cursor.rowcount
+    if any_open:
+        open_rows = (
+            f"SELECT id, customer_id FROM {table} WHERE segment_id = %s AND exited_at IS NULL",  # noqa: S608
+            [segment.pk],
+        )
+        entered, exited = _memberships_diff(cursor, segment, open_rows, "segment_matching", [], now)
+    else:
+        cursor.execute(
+            f"INSERT INTO {table} (segment_id, customer_id, entered_at, exited_at) "  # noqa: S608
+            "SELECT %s, matching.pk, %s, NULL FROM segment_matching AS matching ORDER BY matching.pk",
+            [segment.pk, now],
+        )
+        entered, exited = max(cursor.rowcount, 0), 0
+    cursor.execute("DROP TABLE segment_matching")
+    return entered, exited, matched
+
+
+def _memberships_diff(
+    cursor: Any,
+    segment: Segment,
+    open_rows: tuple[str, list[Any]],
+    source: str,
+    source_params: list[Any],
+    now: dt.datetime,
+) -> tuple[int, int]:
+    """The one statement that closes and opens (see ``_memberships_replace``) the open memberships
+    ``open_rows`` selects (id, customer_id) against the matching customers of ``source``; returns
+    (entered, exited)."""
+    table = connection.ops.quote_name(MEMBERSHIP_TABLE)
+    open_sql, open_params = open_rows
+    # Every value is a bound parameter; the names are the model's own table and column names.
+    sql = (
+        f"WITH open_row AS ({open_sql}), "  # noqa: S608
+        "diff AS MATERIALIZED ("
+        "SELECT open_row.id AS membership_id, matching.pk AS customer_id "
+        f"FROM open_row FULL JOIN {source} AS matching ON matching.pk = open_row.customer_id "
+        "WHERE open_row.id IS NULL OR matching.pk IS NULL), "
+        f"closed AS (UPDATE {table} AS membership SET exited_at = %s FROM diff "
+        "WHERE diff.customer_id IS NULL AND membership.id = diff.membership_id RETURNING 1), "
+        f"opened AS (INSERT INTO {table} (segment_id, customer_id, entered_at, exited_at) "
+        "SELECT %s, diff.customer_id, %s, NULL FROM diff WHERE diff.membership_id IS NULL "
+        "ORDER BY diff.customer_id RETURNING 1) "
+        "SELECT (SELECT COUNT(*) FROM opened), (SELECT COUNT(*) FROM closed)"
+    )
+    cursor.execute(sql, [*open_params, *source_params, now, segment.pk, now])
+    entered, exited = cursor.fetchone()
+    return int(entered), int(exited)
 
 
 def _memberships_close(

@@ -86,26 +86,61 @@ def test_a_refresh_costs_the_same_statements_for_any_number_of_customers(custome
     for _ in range(customers):
         CustomerAnalyticsFactory(lifetime_value=Decimal(5000))
     segment = Segment.objects.create(name="Rich", rule=LTV_RULE)
-    with CaptureQueriesContext(connection) as queries:
-        segment_refresh(segment_id=segment.pk)
-    statements = [
-        q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
-    ]
-    if connection.vendor == "postgresql":
-        # lock; no JIT and more memory for hashes; the rule's SELECT into a temporary table; close and
-        # open in one statement; drop the table; the count (the temporary table's rows)
-        assert [sql.split()[0] for sql in statements] == [
-            "SELECT",
-            "SELECT",
-            "CREATE",
-            "WITH",
-            "DROP",
-            "UPDATE",
+
+    def statements() -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            segment_refresh(segment_id=segment.pk)
+        return [
+            q["sql"].split()[0]
+            for q in queries.captured_queries
+            if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
         ]
+
+    first = statements()
+    assert SegmentMembership.objects.filter(segment=segment).count() == customers
+    CustomerAnalyticsFactory(lifetime_value=Decimal(5000))
+    later = statements()
+    assert SegmentMembership.objects.filter(segment=segment).count() == customers + 1
+    if connection.vendor == "postgresql":
+        # First (no open memberships, issue 6): lock; no JIT, more memory for hashes, and whether the
+        # segment has open memberships; the rule's SELECT into a temporary table; every row of it
+        # inserted, without the diff; drop the table; the count (the temporary table's rows).
+        assert first == ["SELECT", "SELECT", "CREATE", "INSERT", "DROP", "UPDATE"]
+        # Later: lock; the same settings and question; the rule's SELECT into a temporary table; close
+        # and open in one statement; drop the table; the count (the temporary table's rows).
+        assert later == ["SELECT", "SELECT", "CREATE", "WITH", "DROP", "UPDATE"]
     else:
         # lock; close (UPDATE); open (INSERT … SELECT); re-count
-        assert [sql.split()[0] for sql in statements] == ["SELECT", "UPDATE", "INSERT", "UPDATE"]
-    assert SegmentMembership.objects.filter(segment=segment).count() == customers
+        assert first == later == ["SELECT", "UPDATE", "INSERT", "UPDATE"]
+
+
+def test_a_segment_everyone_left_is_refilled_with_its_history_kept() -> None:
+    """Issue 6: a full refresh of a segment without open memberships inserts every match without the
+    diff; the closed stays stay as they were."""
+    customer = CustomerAnalyticsFactory(lifetime_value=Decimal(5000)).customer
+    segment = Segment.objects.create(name="Rich", rule=LTV_RULE)
+    t1 = timezone.now()
+    segment_refresh(segment_id=segment.pk, now=t1)
+    customer.analytics.lifetime_value = Decimal(0)
+    customer.analytics.save()
+    t2 = t1 + dt.timedelta(hours=1)
+    assert segment_refresh(segment_id=segment.pk, now=t2).exited == 1
+    customer.analytics.lifetime_value = Decimal(2000)
+    customer.analytics.save()
+    t3 = t2 + dt.timedelta(hours=1)
+
+    refilled = segment_refresh(segment_id=segment.pk, now=t3)
+
+    assert (refilled.entered, refilled.exited) == (1, 0)
+    history = list(
+        SegmentMembership.objects.filter(segment=segment)
+        .order_by("entered_at")
+        .values_list("customer_id", "entered_at", "exited_at")
+    )
+    assert history == [(customer.pk, t1, t2), (customer.pk, t3, None)]
+    segment.refresh_from_db()
+    assert (segment.member_count, segment.refreshed_at) == (1, t3)
+    assert segment_refresh(segment_id=segment.pk, now=t3) == type(refilled)(segment.pk, 0, 0)
 
 
 def test_merged_and_erased_customers_are_never_members() -> None:

@@ -22,6 +22,7 @@ from django.db.models import F, Field
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from crm.db import prepared_cursor
 from customers.models import Interaction, PurchaseLine
 
 PAGE_SIZE = 50
@@ -96,15 +97,10 @@ class TimelinePage:
         return Position.of(self.items[0]) if self.items else None
 
 
-def _select(
-    customer_id: int, filters: TimelineFilters, where: str, params: list[Any], size: int, raw_json: bool
-) -> list[dict[str, Any]]:
-    """Rows of ``ITEM_FIELDS`` plus ``source``, newest first: one statement written out rather than
-    compiled by the ORM (compiling the queryset cost more CPU than PostgreSQL spends on the seek), with
-    Django's own converters applied to each column, so values are what the ORM would give.
-
-    ``raw_json`` leaves ``properties`` as the JSON text the database sent, for callers that embed it in
-    a JSON answer as it is."""
+def page_statement(
+    customer_id: int, filters: TimelineFilters, where: str, params: list[Any], size: int
+) -> tuple[str, list[Any]]:
+    """The statement of a page and its parameters: ``ITEM_FIELDS`` plus ``source``, newest first."""
     conditions = ["i.customer_id = %s"]
     values: list[Any] = [customer_id]
     if filters.kinds:
@@ -133,8 +129,21 @@ def _select(
         "ORDER BY i.occurred_at DESC, i.id DESC LIMIT %s"
     )
     values.append(size)
-    values = [_adapt(value) for value in values]
-    with connection.cursor() as cursor:
+    return sql, [_adapt(value) for value in values]
+
+
+def _select(
+    customer_id: int, filters: TimelineFilters, where: str, params: list[Any], size: int, raw_json: bool
+) -> list[dict[str, Any]]:
+    """Rows of ``ITEM_FIELDS`` plus ``source``, newest first: one statement written out rather than
+    compiled by the ORM (compiling the queryset cost more CPU than PostgreSQL spends on the seek), and
+    prepared on PostgreSQL (``crm.db``: planning it cost as much as running it), with Django's own
+    converters applied to each column, so values are what the ORM would give.
+
+    ``raw_json`` leaves ``properties`` as the JSON text the database sent, for callers that embed it in
+    a JSON answer as it is."""
+    sql, values = page_statement(customer_id, filters, where, params, size)
+    with prepared_cursor() as cursor:
         cursor.execute(sql, values)
         items = [dict(zip(_NAMES, row, strict=True)) for row in cursor.fetchall()]
     for name, converters in _converters(raw_json).items():
@@ -176,6 +185,17 @@ def _converters(raw_json: bool) -> dict[str, list[tuple[Any, Any]]]:
     return result
 
 
+def below(position: Position) -> tuple[str, list[Any]]:
+    """The keyset condition of the items older than ``position`` (newest first, ties broken by id)."""
+    at = position.occurred_at
+    return "i.occurred_at <= %s AND (i.occurred_at < %s OR (i.occurred_at = %s AND i.id < %s))", [
+        at,
+        at,
+        at,
+        position.id,
+    ]
+
+
 def timeline_page(
     *,
     customer_id: int,
@@ -189,11 +209,7 @@ def timeline_page(
 
     Raises ``InvalidCursor`` for a cursor this module did not make.
     """
-    where, params = "", []
-    if cursor:
-        position = Position.decode(cursor)
-        where = "i.occurred_at <= %s AND (i.occurred_at < %s OR (i.occurred_at = %s AND i.id < %s))"
-        params = [position.occurred_at, position.occurred_at, position.occurred_at, position.id]
+    where, params = below(Position.decode(cursor)) if cursor else ("", [])
     items = _select(customer_id, filters or TimelineFilters(), where, params, size + 1, raw_json)
     more = len(items) > size
     items = items[:size]

@@ -16,6 +16,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
 from crm.auth import permission_names_sql
+from crm.db import prepared_cursor
 from crm.models import User
 
 
@@ -48,7 +49,7 @@ class TokenWithPermissionsAuthentication(authentication.TokenAuthentication):
     """``Authorization: Token <key>``, as DRF's, with the user's permissions read in the same query."""
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_user_with_permissions_sql(connection.vendor), [key])
             row = cursor.fetchone()
         if row is None:

@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Field
 from django.utils import timezone
 
+from crm.db import prepared_cursor
 from customers.privacy.models import AccessAction, AccessChainHead, AccessCheckpoint, AccessRecord
 
 GENESIS = "0" * 64
@@ -117,7 +118,7 @@ def record_write(
         _field(name).get_db_prep_save(content[name], connection) if name in _PREPARED else content[name]
         for name in _INSERT_COLUMNS
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_insert_sql(connection.vendor), values)
         pk = cursor.fetchone()[0]
     record = AccessRecord(**content)

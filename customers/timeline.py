@@ -15,9 +15,11 @@ import base64
 import binascii
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, cast
+from weakref import WeakKeyDictionary
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import F, Field
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -121,7 +123,7 @@ def page_statement(
     if where:
         conditions.append(where)
         values += params
-    columns = ", ".join(f"i.{_column(name)}" for name in ITEM_FIELDS)
+    columns = _columns(connection.vendor)
     sql = (
         f"SELECT {columns}, s.code FROM {_INTERACTIONS} i "  # noqa: S608  # names from the model
         f"JOIN {_SOURCES} s ON s.id = i.source_system_id "
@@ -146,11 +148,12 @@ def _select(
     with prepared_cursor() as cursor:
         cursor.execute(sql, values)
         items = [dict(zip(_NAMES, row, strict=True)) for row in cursor.fetchall()]
-    for name, converters in _converters(raw_json).items():
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    for name, converters in _converters(wrapper, raw_json).items():
         for item in items:
             value = item[name]
             for convert, expression in converters:
-                value = convert(value, expression, connection)
+                value = convert(value, expression, wrapper)
             item[name] = value
     return items
 
@@ -167,21 +170,31 @@ def _adapt(value: Any) -> Any:
     return value
 
 
-def _column(name: str) -> str:
-    field = cast("Field[Any, Any]", Interaction._meta.get_field(name))
-    return connection.ops.quote_name(field.column)
+@cache
+def _columns(vendor: str) -> str:
+    names = (cast("Field[Any, Any]", Interaction._meta.get_field(name)).column for name in ITEM_FIELDS)
+    return ", ".join(f"i.{connection.ops.quote_name(name)}" for name in names)
 
 
-def _converters(raw_json: bool) -> dict[str, list[tuple[Any, Any]]]:
-    """Per column, the converters Django's SQL compiler would apply (the backend's, then the field's)."""
+# Per connection (converters are bound to the connection's own operations object), per raw_json.
+_CONVERTERS: "WeakKeyDictionary[Any, dict[bool, dict[str, list[tuple[Any, Any]]]]]" = WeakKeyDictionary()
+
+
+def _converters(wrapper: Any, raw_json: bool) -> dict[str, list[tuple[Any, Any]]]:
+    """Per column, the converters Django's SQL compiler would apply (the backend's, then the field's),
+    found once per connection."""
+    known = _CONVERTERS.setdefault(wrapper, {})
+    if raw_json in known:
+        return known[raw_json]
     result: dict[str, list[tuple[Any, Any]]] = {}
     for name in ITEM_FIELDS:
         if raw_json and name == "properties":
             continue
         expression = Interaction._meta.get_field(name).get_col(_INTERACTIONS)  # type: ignore[union-attr]
-        found = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+        found = wrapper.ops.get_db_converters(expression) + expression.get_db_converters(wrapper)
         if found:
             result[name] = [(convert, expression) for convert in found]
+    known[raw_json] = result
     return result
 
 

@@ -9,8 +9,9 @@ none, superusers have all; object permissions stay with django-guardian's backen
 
 from functools import cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
@@ -30,19 +31,34 @@ def _user_with_permissions_sql(vendor: str) -> str:
     )
 
 
+# Per connection (converters are bound to the connection's own operations object): per column of the
+# user, its converters, found once.
+_CONVERTERS: "WeakKeyDictionary[Any, list[list[tuple[Any, Any]]]]" = WeakKeyDictionary()
+_ATTNAMES = [field.attname for field in User._meta.concrete_fields]
+
+
+def _user_converters(wrapper: Any) -> list[list[tuple[Any, Any]]]:
+    known = _CONVERTERS.get(wrapper)
+    if known is None:
+        known = []
+        for field in User._meta.concrete_fields:
+            expression = field.get_col(User._meta.db_table)
+            found = wrapper.ops.get_db_converters(expression) + expression.get_db_converters(wrapper)
+            known.append([(convert, expression) for convert in found])
+        _CONVERTERS[wrapper] = known
+    return known
+
+
 def _user_from_row(values: list[Any]) -> User:
     """A user from its columns in ``concrete_fields`` order, through the backend's converters (SQLite
     sends times as text and booleans as integers), as the ORM would load it."""
-    fields = User._meta.concrete_fields
+    wrapper = connections[DEFAULT_DB_ALIAS]
     converted = []
-    for field, value in zip(fields, values, strict=True):
-        expression = field.get_col(User._meta.db_table)
-        for convert in connection.ops.get_db_converters(expression) + expression.get_db_converters(
-            connection
-        ):
-            value = convert(value, expression, connection)
+    for converters, value in zip(_user_converters(wrapper), values, strict=True):
+        for convert, expression in converters:
+            value = convert(value, expression, wrapper)
         converted.append(value)
-    return User.from_db(connection.alias, [field.attname for field in fields], converted)
+    return User.from_db(wrapper.alias, _ATTNAMES, converted)
 
 
 class TokenWithPermissionsAuthentication(authentication.TokenAuthentication):

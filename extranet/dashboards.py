@@ -223,13 +223,22 @@ def sales_by_channel(*, supplier_id: int, period: Period) -> list[dict[str, Any]
 
 
 def sales_by_location(*, supplier_id: int, period: Period) -> list[dict[str, Any]]:
-    """Sums per store, warehouse or online shop; sales without a location are left out."""
-    rows = _supplier_sums(supplier_id, period, "location_id_or_zero", " WHERE location_id_or_zero <> 0")
-    names = Location.objects.in_bulk([row["location_id_or_zero"] for row in rows])
+    """Sums per store, warehouse or online shop, with its ``location_id`` and its name as ``location``;
+    sales without a location are left out."""
+    rows, params = _rollup_rows(
+        SupplierSalesDay, SupplierSalesMonth, "channel, location_id_or_zero", supplier_id, period
+    )
+    figures = ", ".join(f"sums.{name}" for name in _FIGURE_COLUMNS)
+    sql = (
+        f"SELECT sums.location_id_or_zero, location.name, {figures} FROM ("  # noqa: S608
+        f"SELECT location_id_or_zero, {_SUMS} FROM ({rows}) AS rows "
+        "WHERE location_id_or_zero <> 0 GROUP BY location_id_or_zero"
+        f") AS sums JOIN {Location._meta.db_table} AS location ON location.id = sums.location_id_or_zero "
+        "ORDER BY sums.revenue DESC, sums.location_id_or_zero"
+    )
     return [
-        _derive({**row, "location": names.get(row["location_id_or_zero"])})
-        for row in rows
-        if row["location_id_or_zero"] in names
+        _derive({**row, "location_id": row["location_id_or_zero"]})
+        for row in _fetch(sql, params, ("location_id_or_zero", "location"))
     ]
 
 

@@ -36,8 +36,8 @@ class ChannelRowSerializer(FiguresSerializer):
 
 
 class LocationRowSerializer(FiguresSerializer):
-    location_id = serializers.IntegerField(source="location.pk")
-    location = serializers.CharField(source="location.name")
+    location_id = serializers.IntegerField()
+    location = serializers.CharField(help_text="The location's name.")
 
 
 class ProductRowSerializer(FiguresSerializer):
@@ -128,7 +128,7 @@ def sales_dashboard_data(data: dict[str, Any]) -> dict[str, Any]:
         "by_period": [{**_figures(row), "bucket": row["bucket"].isoformat()} for row in data["by_period"]],
         "by_channel": [{**_figures(row), "channel": row["channel"]} for row in data["by_channel"]],
         "by_location": [
-            {**_figures(row), "location_id": row["location"].pk, "location": row["location"].name}
+            {**_figures(row), "location_id": row["location_id"], "location": row["location"]}
             for row in data["by_location"]
         ],
         "top_products": _products(data["top_products"]),

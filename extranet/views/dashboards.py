@@ -117,7 +117,7 @@ class SalesView(PeriodMixin, TemplateView):
         if table == "location":
             rows = dashboards.sales_by_location(supplier_id=supplier_id, period=period)
             return csv_response(
-                name, ["location", *SALES_HEADER], ([r["location"].name, *_figures(r)] for r in rows)
+                name, ["location", *SALES_HEADER], ([r["location"], *_figures(r)] for r in rows)
             )
         rows = dashboards.sales_by_product(supplier_id=supplier_id, period=period, limit=None)
         return csv_response(

@@ -182,7 +182,7 @@ def test_figures_over_months_and_edge_days_are_what_the_lines_say(world: World) 
             lambda line: line.channel
         )
         stores = dashboards.sales_by_location(supplier_id=supplier_id, period=period)
-        assert {row["location"].pk: [row["units"], row["return_units"]] for row in stores} == units(
+        assert {row["location_id"]: [row["units"], row["return_units"]] for row in stores} == units(
             lambda line: line.location_id, [line for line in picked if line.location_id]
         )
         months = dashboards.sales_by_period(supplier_id=supplier_id, period=period, grain="month")
@@ -274,7 +274,7 @@ def test_csv_exports_escape_formulas_and_keep_to_the_supplier(sales: World) -> N
 
 
 # Session, user, membership, permissions, second-factor devices, then the figures: overview = totals + on hand + series;
-# sales = four tables (the product ranking with its names) + location names + the rollup watermark (the
+# sales = four tables (the product ranking and the stores with their names) + the rollup watermark (the
 # product ranking is cached per watermark); profitability = totals + on hand + watermark + products with
 # their names; inventory = a page of products with their stock and recent sales + totals.
 PAGE_QUERIES = {

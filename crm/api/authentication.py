@@ -17,31 +17,16 @@ from rest_framework.authtoken.models import Token
 
 from crm.auth import permission_names_sql
 from crm.models import User
+from crm.rows import columns, instance_from_row
 
 
 @cache
 def _user_with_permissions_sql(vendor: str) -> str:
     """One statement: the token's user and the names of all of its permissions (``crm.auth``)."""
-    columns = ", ".join(f"u.{connection.ops.quote_name(f.column)}" for f in User._meta.concrete_fields)
     return (
-        f"SELECT {columns}, {permission_names_sql(vendor)} AS permission_names "  # noqa: S608
+        f"SELECT {columns(User, 'u')}, {permission_names_sql(vendor)} AS permission_names "  # noqa: S608
         f"FROM {Token._meta.db_table} t JOIN {User._meta.db_table} u ON u.id = t.user_id WHERE t.key = %s"
     )
-
-
-def _user_from_row(values: list[Any]) -> User:
-    """A user from its columns in ``concrete_fields`` order, through the backend's converters (SQLite
-    sends times as text and booleans as integers), as the ORM would load it."""
-    fields = User._meta.concrete_fields
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        expression = field.get_col(User._meta.db_table)
-        for convert in connection.ops.get_db_converters(expression) + expression.get_db_converters(
-            connection
-        ):
-            value = convert(value, expression, connection)
-        converted.append(value)
-    return User.from_db(connection.alias, [field.attname for field in fields], converted)
 
 
 class TokenWithPermissionsAuthentication(authentication.TokenAuthentication):
@@ -54,7 +39,7 @@ class TokenWithPermissionsAuthentication(authentication.TokenAuthentication):
         if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         *values, names = row
-        user = _user_from_row(values)
+        user = instance_from_row(User, values)
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         user._perm_cache = set((names or "").split())  # type: ignore[attr-defined]  # ModelBackend's cache

@@ -273,15 +273,15 @@ def test_csv_exports_escape_formulas_and_keep_to_the_supplier(sales: World) -> N
     assert client.get("/extranet/sales/?export=nonsense").status_code == 404
 
 
-# Session, user, membership, permissions, second-factor devices, then the figures: overview = totals + on hand + series;
+# Session, user, membership (one statement with the permissions and second-factor devices), then the figures: overview = totals + on hand + series;
 # sales = four tables (the product ranking and the stores with their names) + the rollup watermark (the
 # product ranking is cached per watermark); profitability = totals + on hand + watermark + products with
 # their names; inventory = a page of products with their stock and recent sales + totals.
 PAGE_QUERIES = {
-    "/extranet/": 8,
-    "/extranet/sales/": 10,
-    "/extranet/profitability/": 9,
-    "/extranet/inventory/": 7,
+    "/extranet/": 6,
+    "/extranet/sales/": 8,
+    "/extranet/profitability/": 7,
+    "/extranet/inventory/": 5,
 }
 
 

@@ -261,6 +261,22 @@ def _ranking_sql(rows: str, order_by: str, limit: int | None) -> str:
     )
 
 
+def _rollup_version() -> str:
+    """The state of the rollups: the watermark and the time of the last fold that moved it (written out:
+    one row, read on every ranking)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT watermark, folded_at FROM {SalesRollupState._meta.db_table} ORDER BY id LIMIT 1"  # noqa: S608
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return "0.0"
+    watermark, folded_at = row
+    if isinstance(folded_at, str):  # SQLite's times in raw SQL: naive, in UTC
+        folded_at = dt.datetime.fromisoformat(folded_at).replace(tzinfo=dt.UTC)
+    return f"{watermark}.{folded_at.timestamp() if folded_at else 0}"
+
+
 def sales_by_product(
     *, supplier_id: int, period: Period, order_by: str = "-revenue", limit: int | None = 50
 ) -> list[dict[str, Any]]:
@@ -278,11 +294,7 @@ def sales_by_product(
     if limit is not None:
         # The watermark and the time of the last fold that moved it name one state of the rollups, even
         # across databases whose ids start again (a test run, a restored copy).
-        watermark, folded_at = SalesRollupState.objects.values_list("watermark", "folded_at").first() or (
-            0,
-            None,
-        )
-        version = f"{watermark}.{folded_at.timestamp() if folded_at else 0}"
+        version = _rollup_version()
         # "v2": rows of plain values; a deploy must not read back the rows of model instances cached before.
         key = f"extranet:products:v2:{supplier_id}:{period.start}:{period.end}:{order_by}:{limit}:{version}"
         cached = cache.get(key)
@@ -300,12 +312,13 @@ def sales_by_product(
 
 def inventory_totals(*, supplier_id: int) -> dict[str, int]:
     """Stock on hand and on order over all the supplier's products: one row kept by the stock writes."""
-    totals = SupplierStock.objects.filter(supplier_id=supplier_id).values("on_hand", "on_order").first()
-    return (
-        {"on_hand": int(totals["on_hand"]), "on_order": int(totals["on_order"])}
-        if totals
-        else {"on_hand": 0, "on_order": 0}
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT on_hand, on_order FROM {SupplierStock._meta.db_table} WHERE supplier_id = %s",  # noqa: S608
+            [supplier_id],
+        )
+        row = cursor.fetchone()
+    return {"on_hand": int(row[0]), "on_order": int(row[1])} if row else {"on_hand": 0, "on_order": 0}
 
 
 def _inventory_page_sql(after_sku: str) -> str:

@@ -6,8 +6,8 @@ exports use.
 
 from collections.abc import Sequence
 from decimal import Decimal
+from html import escape  # Django's escape without its lazy-string wrapper: labels are str
 
-from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 720, 220, 64, 28, 12

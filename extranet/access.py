@@ -55,8 +55,10 @@ def second_factor_redirect(request: HttpRequest, membership: SupplierMembership)
     not entered a code) or the setup (an admin without a device, when admins must use one)."""
     if getattr(request.user, "is_verified", lambda: False)():
         return None
-    devices = TOTPDevice.objects.filter(user_id=membership.user_id, confirmed=True)
-    if devices.exists():
+    has_device = getattr(membership, "has_second_factor", None)  # read with the membership (selectors)
+    if has_device is None:
+        has_device = TOTPDevice.objects.filter(user_id=membership.user_id, confirmed=True).exists()
+    if has_device:
         return redirect_to_login(request.get_full_path(), reverse("extranet:two_factor_verify"))
     if settings.EXTRANET_TWO_FACTOR_FOR_ADMINS and membership.role == SupplierMembership.Role.ADMIN:
         return HttpResponseRedirect(reverse("extranet:two_factor_setup"))

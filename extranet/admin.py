@@ -11,8 +11,9 @@ from django.contrib.auth.models import Permission
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from crm.admin import ProductAdmin
 from crm.admin_utils import LargeTableAdmin
-from crm.models import Supplier
+from crm.models import Product, Supplier
 from extranet.models import (
     AuditEvent,
     InventoryLevel,
@@ -35,7 +36,7 @@ from extranet.models import (
     ThreadReadState,
 )
 from extranet.models.orders import BUYER_PERMISSION_CODENAME
-from extranet.stock import inventory_level_delete, inventory_level_save
+from extranet.stock import inventory_level_delete, inventory_level_save, product_delete, product_save
 
 
 @admin.register(SupplierMembership)
@@ -72,6 +73,25 @@ class InventoryLevelAdmin(LargeTableAdmin):
 
     def delete_model(self, request: HttpRequest, obj: InventoryLevel) -> None:
         inventory_level_delete(level=obj)
+
+
+# The catalog's admin belongs to crm, which cannot call the extranet's services (apps depend one way): the
+# extranet registers it again with its writes through the stock service, so that a product moved to another
+# supplier, or deleted with its levels, moves the suppliers' stock totals too.
+admin.site.unregister(Product)
+
+
+@admin.register(Product)
+class ProductStockAdmin(ProductAdmin):
+    def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
+        product_save(product=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Product) -> None:
+        product_delete(product=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for product in queryset:  # not offered (LargeTableAdmin has no bulk delete), kept right anyway
+            product_delete(product=product)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -6,8 +6,8 @@ exports use.
 
 from collections.abc import Sequence
 from decimal import Decimal
+from html import escape  # Django's escape without its lazy-string wrapper: labels are str
 
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 720, 220, 64, 28, 12
@@ -22,7 +22,12 @@ def _short(value: Decimal | int) -> str:
 
 
 def bar_chart(labels: Sequence[str], values: Sequence[Decimal | int], title: str) -> SafeString:
-    """An SVG bar chart of ``values`` with ``labels`` under the first, middle and last bars."""
+    """An SVG bar chart of ``values`` with ``labels`` under the first, middle and last bars.
+
+    Written with f-strings: the numbers are formatted here and only the labels and the title come from
+    outside, so they alone are escaped (once each). ``format_html`` per bar escaped every number too and
+    cost a quarter of a year's sales page (two charts of 53 weeks).
+    """
     count = len(values)
     if not count:
         return SafeString("")
@@ -30,45 +35,33 @@ def bar_chart(labels: Sequence[str], values: Sequence[Decimal | int], title: str
     plot_w, plot_h = WIDTH - LEFT - 8, HEIGHT - BOTTOM - TOP
     step = plot_w / count
     bar_w = max(step * 0.7, 1.0)
+    base = TOP + plot_h
+    names = [escape(label) for label in labels]
+    if len(names) != count:
+        raise ValueError("a bar chart needs one label per value")
     bars = []
-    for index, (label, value) in enumerate(zip(labels, values, strict=True)):
+    for index, value in enumerate(values):
         height = max(float(value), 0.0) / peak * plot_h
         x = LEFT + index * step + (step - bar_w) / 2
         bars.append(
-            (
-                f"{x:.1f}",
-                f"{TOP + plot_h - height:.1f}",
-                f"{bar_w:.1f}",
-                f"{height:.1f}",
-                label,
-                _short(value),
-            )
+            f'<rect x="{x:.1f}" y="{base - height:.1f}" width="{bar_w:.1f}" height="{height:.1f}" rx="2" '
+            f'fill="#0d6efd"><title>{names[index]}: {_short(value)}</title></rect>'
         )
-    marks = sorted({0, count // 2, count - 1})
-    ticks = [(f"{LEFT + i * step + step / 2:.1f}", HEIGHT - 8, labels[i]) for i in marks]
-    return format_html(
-        '<svg class="extranet-chart" viewBox="0 0 {w} {h}" role="img" aria-label="{title}" '
+    ticks = [
+        f'<text x="{LEFT + i * step + step / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle" font-size="11" '
+        f'fill="#495057">{names[i]}</text>'
+        for i in sorted({0, count // 2, count - 1})
+    ]
+    name = escape(title)
+    return SafeString(
+        f'<svg class="extranet-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{name}" '
         'preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg">'
-        "<title>{title}</title>"
-        '<line x1="{left}" y1="{base}" x2="{right}" y2="{base}" stroke="#adb5bd"/>'
-        '<text x="{lx}" y="{top_y}" text-anchor="end" font-size="11" fill="#6c757d">{peak}</text>'
-        '<text x="{lx}" y="{base}" text-anchor="end" font-size="11" fill="#6c757d">0</text>'
-        "{bars}{ticks}</svg>",
-        w=WIDTH,
-        h=HEIGHT,
-        title=title,
-        left=LEFT,
-        right=WIDTH - 8,
-        base=TOP + plot_h,
-        lx=LEFT - 6,
-        top_y=TOP + 10,
-        peak=_short(Decimal(peak)),
-        bars=format_html_join(
-            "",
-            '<rect x="{}" y="{}" width="{}" height="{}" rx="2" fill="#0d6efd"><title>{}: {}</title></rect>',
-            bars,
-        ),
-        ticks=format_html_join(
-            "", '<text x="{}" y="{}" text-anchor="middle" font-size="11" fill="#495057">{}</text>', ticks
-        ),
+        f"<title>{name}</title>"
+        f'<line x1="{LEFT}" y1="{base}" x2="{WIDTH - 8}" y2="{base}" stroke="#adb5bd"/>'
+        f'<text x="{LEFT - 6}" y="{TOP + 10}" text-anchor="end" font-size="11" fill="#6c757d">'
+        f"{_short(Decimal(peak))}</text>"
+        f'<text x="{LEFT - 6}" y="{base}" text-anchor="end" font-size="11" fill="#6c757d">0</text>'
+        + "".join(bars)
+        + "".join(ticks)
+        + "</svg>"
     )

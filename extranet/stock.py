@@ -2,11 +2,18 @@
 
 Every change of an ``InventoryLevel`` goes through ``inventory_level_save`` or ``inventory_level_delete``
 (the admin, the tests' factory, a stock feed), which move the supplier's totals by the difference in the
-same transaction: dashboards read one row instead of summing every product at every location. Bulk loads
-that write levels with COPY (the demo seed, the benchmark) call ``stock_totals_rebuild`` afterwards.
+same transaction: dashboards read one row instead of summing every product at every location. A product
+that moves to another supplier, or is deleted with its levels, goes through ``product_save`` or
+``product_delete`` (the admin's product pages), which move its stock between the suppliers' totals. Bulk
+loads that write levels with COPY (the demo seed, the benchmark) call ``stock_totals_rebuild`` afterwards.
+
+A level's writer reads its product's supplier under a share lock of the product row, and a product's move
+holds that row's update lock while it sums the product's levels: a stock write and a move of the same
+product run one after the other, so no level is counted for the wrong supplier.
 """
 
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from crm.models import Product
@@ -27,7 +34,26 @@ def _totals_add(supplier_id: int, on_hand: int, on_order: int) -> None:
 
 
 def _supplier_of(product_id: int) -> int:
-    return Product.objects.filter(pk=product_id).values_list("supplier_id", flat=True).get()
+    """The product's supplier, share-locked until the transaction ends (see the module's docstring)."""
+    if connection.vendor != "postgresql":  # SQLite writes one transaction at a time anyway
+        return Product.objects.filter(pk=product_id).values_list("supplier_id", flat=True).get()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT supplier_id FROM {Product._meta.db_table} WHERE id = %s FOR SHARE",  # noqa: S608
+            [product_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Product.DoesNotExist
+    return int(row[0])
+
+
+def _product_stock(product_id: int) -> tuple[int, int]:
+    """The product's stock on hand and on order over every location."""
+    sums = InventoryLevel.objects.filter(product_id=product_id).aggregate(
+        on_hand=Sum("on_hand"), on_order=Sum("on_order")
+    )
+    return int(sums["on_hand"] or 0), int(sums["on_order"] or 0)
 
 
 def inventory_level_save(*, level: InventoryLevel) -> InventoryLevel:
@@ -80,6 +106,41 @@ def inventory_level_delete(*, level: InventoryLevel) -> None:
             return
         InventoryLevel.objects.filter(pk=level.pk).delete()
         _totals_add(_supplier_of(stored["product_id"]), -stored["on_hand"], -stored["on_order"])
+
+
+def product_save(*, product: Product) -> Product:
+    """Save a new or changed product; when it moved to another supplier, its stock moves with it."""
+    with transaction.atomic():
+        before = (
+            Product.objects.select_for_update()
+            .filter(pk=product.pk)
+            .values_list("supplier_id", flat=True)
+            .first()
+            if product.pk
+            else None
+        )
+        product.save()
+        if before is not None and before != product.supplier_id:
+            on_hand, on_order = _product_stock(product.pk)
+            _totals_add(before, -on_hand, -on_order)
+            _totals_add(product.supplier_id, on_hand, on_order)
+    return product
+
+
+def product_delete(*, product: Product) -> None:
+    """Delete a product (its stock levels go with it) and take its stock out of its supplier's totals."""
+    with transaction.atomic():
+        supplier_id = (
+            Product.objects.select_for_update()
+            .filter(pk=product.pk)
+            .values_list("supplier_id", flat=True)
+            .first()
+        )
+        if supplier_id is None:
+            return
+        on_hand, on_order = _product_stock(product.pk)
+        product.delete()
+        _totals_add(supplier_id, -on_hand, -on_order)
 
 
 def stock_totals_rebuild() -> int:

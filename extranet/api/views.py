@@ -82,7 +82,7 @@ class SalesDashboardView(APIView):
             "by_location": dashboards.sales_by_location(supplier_id=supplier_id, period=period),
             "top_products": dashboards.sales_by_product(supplier_id=supplier_id, period=period),
         }
-        return Response(s.SalesDashboardSerializer(data).data)
+        return Response(s.sales_dashboard_data(data))
 
 
 class ProfitabilityDashboardView(APIView):
@@ -98,7 +98,7 @@ class ProfitabilityDashboardView(APIView):
             "totals": dashboards.profitability(supplier_id=supplier_id, period=period),
             "top_products": dashboards.sales_by_product(supplier_id=supplier_id, period=period),
         }
-        return Response(s.ProfitabilityDashboardSerializer(data).data)
+        return Response(s.profitability_dashboard_data(data))
 
 
 class InventoryDashboardView(APIView):
@@ -111,7 +111,7 @@ class InventoryDashboardView(APIView):
             supplier_id=supplier_id, after_sku=request.query_params.get("after", "")[:64]
         )
         data = {**dashboards.inventory_totals(supplier_id=supplier_id), **page}
-        return Response(s.InventoryDashboardSerializer(data).data)
+        return Response(s.inventory_dashboard_data(data))
 
 
 class ProductViewSet(viewsets.ReadOnlyModelViewSet):

@@ -117,13 +117,13 @@ class SalesView(PeriodMixin, TemplateView):
         if table == "location":
             rows = dashboards.sales_by_location(supplier_id=supplier_id, period=period)
             return csv_response(
-                name, ["location", *SALES_HEADER], ([r["location"].name, *_figures(r)] for r in rows)
+                name, ["location", *SALES_HEADER], ([r["location"], *_figures(r)] for r in rows)
             )
         rows = dashboards.sales_by_product(supplier_id=supplier_id, period=period, limit=None)
         return csv_response(
             name,
             ["sku", "product", *SALES_HEADER],
-            ([r["product"].sku, r["product"].name, *_figures(r)] for r in rows),
+            ([r["sku"], r["name"], *_figures(r)] for r in rows),
         )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -156,7 +156,7 @@ class ProfitabilityView(PeriodMixin, TemplateView):
             return csv_response(
                 f"profitability-{self.period.start}-{self.period.end}.csv",
                 ["sku", "product", *SALES_HEADER],
-                ([r["product"].sku, r["product"].name, *_figures(r)] for r in rows),
+                ([r["sku"], r["name"], *_figures(r)] for r in rows),
             )
         if request.GET.get("export"):
             raise Http404
@@ -170,7 +170,7 @@ class ProfitabilityView(PeriodMixin, TemplateView):
         products = dashboards.sales_by_product(supplier_id=supplier_id, period=self.period, limit=50)
         context["products"] = products
         context["chart"] = bar_chart(
-            [row["product"].sku for row in products[:20]],
+            [row["sku"] for row in products[:20]],
             [row["gross_margin"] for row in products[:20]],
             _("Gross margin of the best-selling products"),
         )

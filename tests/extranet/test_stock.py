@@ -121,3 +121,66 @@ def test_the_admin_writes_through_the_service(admin_client: Client) -> None:
     response = admin_client.post(f"/admin/extranet/inventorylevel/{level.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert SupplierStock.objects.get(supplier=supplier).on_hand == 0
+
+
+def test_a_product_moved_to_another_supplier_in_the_admin_moves_its_stock(admin_client: Client) -> None:
+    """Issue 5's leftover: the totals drifted until ``stock_totals_rebuild()`` when the staff admin moved a
+    product to another supplier."""
+    old, new = SupplierFactory(), SupplierFactory()
+    product = ProductFactory(supplier=old)
+    InventoryLevelFactory(product=product, on_hand=5, on_order=2)
+    InventoryLevelFactory(product=product, on_hand=3, on_order=0)
+    InventoryLevelFactory(product__supplier=old, on_hand=10, on_order=1)  # stays with the old supplier
+    form = {
+        "supplier": new.pk,
+        "sku": product.sku,
+        "name": "Renamed",
+        "category": "",
+        "currency": "KRW",
+        "cost": "60000",
+        "price": "100000",
+        "is_active": "on",
+    }
+
+    response = admin_client.post(f"/admin/crm/product/{product.pk}/change/", form)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    product.refresh_from_db()
+    assert (product.supplier_id, product.name) == (new.pk, "Renamed")
+    assert totals() == from_levels() == {old.pk: (10, 1), new.pk: (8, 2)}
+
+    # A change that keeps the supplier moves nothing.
+    response = admin_client.post(f"/admin/crm/product/{product.pk}/change/", {**form, "name": "Again"})
+    assert response.status_code == 302
+    assert totals() == from_levels()
+
+
+def test_a_product_deleted_in_the_admin_takes_its_stock_out(admin_client: Client) -> None:
+    supplier = SupplierFactory()
+    product = ProductFactory(supplier=supplier)
+    InventoryLevelFactory(product=product, on_hand=4, on_order=3)
+    InventoryLevelFactory(product__supplier=supplier, on_hand=6, on_order=0)
+
+    response = admin_client.post(f"/admin/crm/product/{product.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert not Product.objects.filter(pk=product.pk).exists()
+    assert totals() == from_levels() == {supplier.pk: (6, 0)}
+
+
+def test_a_product_added_in_the_admin_starts_without_stock(admin_client: Client) -> None:
+    supplier = SupplierFactory()
+    response = admin_client.post(
+        "/admin/crm/product/add/",
+        {
+            "supplier": supplier.pk,
+            "sku": "NEW-1",
+            "name": "New",
+            "currency": "KRW",
+            "cost": "1",
+            "price": "2",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Product.objects.get(sku="NEW-1").supplier_id == supplier.pk
+    assert totals() == {}

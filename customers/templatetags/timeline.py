@@ -1,0 +1,111 @@
+"""The timeline's items, written by Python rather than by a template included once per item.
+
+A page shows 50 items, each with its details; the template engine spent about 0.25 ms an item resolving
+some twenty variables and translated labels, which made it the largest part of the customer page. The
+markup is the same as the template's was; every value from the database is escaped here
+(``django.utils.html.escape``), the icons are the module's own SVG constants, and the labels are
+translated once per language.
+
+    {% load timeline %}{% timeline_items day.items %}
+"""
+
+from functools import lru_cache
+from typing import Any
+
+from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext
+
+register = template.Library()
+
+
+@lru_cache(maxsize=16)
+def _labels(language: str | None) -> dict[str, str]:
+    """The items' labels in ``language`` (the active one), translated once per process."""
+    return {
+        "product": escape(gettext("Product")),
+        "quantity": escape(gettext("Quantity")),
+        "unit_price": escape(gettext("Unit price")),
+        "total": escape(gettext("Total")),
+        "amount": escape(gettext("Amount")),
+        "source": escape(gettext("Source")),
+        "occurred": escape(gettext("Occurred")),
+        "recorded": escape(gettext("Recorded")),
+    }
+
+
+def _lines(item: dict[str, Any], labels: dict[str, str]) -> str:
+    lines = item.get("lines")
+    if not lines:
+        return ""
+    rows = "".join(
+        f'<tr><td>{escape(line["product_name"])} <code class="text-body-secondary">{escape(line["sku"])}</code>'
+        f'</td><td class="text-end">{escape(line["quantity"])}</td>'
+        f'<td class="text-end">{escape(line["unit_price_label"])} {escape(line["currency"])}</td>'
+        f'<td class="text-end">{escape(line["total_label"])} {escape(line["currency"])}</td></tr>'
+        for line in lines
+    )
+    return (
+        '<table class="table table-sm mb-2"><thead><tr>'
+        f'<th scope="col">{labels["product"]}</th><th scope="col" class="text-end">{labels["quantity"]}</th>'
+        f'<th scope="col" class="text-end">{labels["unit_price"]}</th>'
+        f'<th scope="col" class="text-end">{labels["total"]}</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def _item(item: dict[str, Any], labels: dict[str, str]) -> str:
+    kind_label = escape(item["kind_label"])
+    summary = escape(item["summary"]) if item["summary"] else ""
+    amount = ""
+    amount_detail = ""
+    if item["amount_label"]:
+        value = f"{escape(item['amount_label'])} {escape(item['currency'])}"
+        amount = f' <span class="fw-normal">· {value}</span>'
+        amount_detail = (
+            f'<dt class="col-4 fw-normal text-body-secondary">{labels["amount"]}</dt>'
+            f'<dd class="col-8 mb-1">{value}</dd>'
+        )
+    nps = ""
+    if item["nps_score"] is not None:
+        nps = f'<span class="badge rounded-pill text-bg-warning">NPS {escape(item["nps_score"])}</span>'
+    properties = "".join(
+        f'<dt class="col-4 fw-normal text-body-secondary text-break">{escape(key)}</dt>'
+        f'<dd class="col-8 mb-1 text-break">{escape(value)}</dd>'
+        for key, value in item["properties_list"]
+    )
+    source = escape(item["source"])
+    return (
+        f'<article class="crm-tl-item" data-testid="timeline-item" data-kind="{escape(item["kind"])}" '
+        f'data-id="{escape(item["id"])}"><details>'
+        '<summary class="d-flex gap-3 align-items-start">'
+        f'<span class="crm-tl-icon text-bg-{escape(item["tone"])}" title="{kind_label}">{item["icon_svg"]}</span>'
+        '<span class="flex-grow-1 min-w-0"><span class="d-flex justify-content-between gap-2">'
+        f'<span class="fw-semibold">{kind_label}{amount}</span>'
+        f'<time class="small text-body-secondary text-nowrap" datetime="{escape(item["occurred_iso"])}">'
+        f"{escape(item['time_label'])}</time></span>"
+        + (f'<span class="d-block small text-truncate">{summary}</span>' if summary else "")
+        + '<span class="d-flex flex-wrap gap-1 mt-1">'
+        f'<span class="badge rounded-pill text-bg-light border">{escape(item["channel_label"])}</span>'
+        f'<span class="badge rounded-pill text-bg-light border text-body-secondary">{source}</span>{nps}'
+        "</span></span></summary>"
+        '<div class="crm-tl-details small" data-testid="timeline-details">'
+        + (f'<p class="mb-2">{summary}</p>' if summary else "")
+        + _lines(item, labels)
+        + f'<dl class="row mb-0">{amount_detail}{properties}'
+        f'<dt class="col-4 fw-normal text-body-secondary">{labels["source"]}</dt>'
+        f'<dd class="col-8 mb-1"><code>{source}</code> · <code>{escape(item["external_id"])}</code></dd>'
+        f'<dt class="col-4 fw-normal text-body-secondary">{labels["occurred"]}</dt>'
+        f'<dd class="col-8 mb-1">{escape(item["occurred_label"])}</dd>'
+        f'<dt class="col-4 fw-normal text-body-secondary">{labels["recorded"]}</dt>'
+        f'<dd class="col-8 mb-0">{escape(item["recorded_label"])}</dd>'
+        "</dl></div></details></article>"
+    )
+
+
+@register.simple_tag
+def timeline_items(items: list[dict[str, Any]]) -> SafeString:
+    """The items (decorated by ``customers.views.customers._decorate``) as the timeline shows them."""
+    labels = _labels(get_language())
+    return mark_safe("".join(_item(item, labels) for item in items))  # noqa: S308  # every value escaped

@@ -27,5 +27,5 @@ def label(obj: Model | None, field_name: str) -> Any:
     itself when it is not one of the choices, as ``get_FOO_display``)."""
     if not isinstance(obj, Model):  # None, or a missing variable
         return ""
-    value = getattr(obj, obj._meta.get_field(field_name).attname)
+    value = getattr(obj, obj._meta.get_field(field_name).attname)  # type: ignore[union-attr]
     return _labels(obj._meta.concrete_model, field_name, get_language()).get(value, value)

@@ -68,7 +68,7 @@ def _store(events: list[_Event]) -> list[_Event]:
     first: dict[tuple[int, str], _Event] = {}
     repeats: list[tuple[_Event, _Event]] = []
     for event in events:
-        key = (event.source.pk, event.external_id)
+        key = (event.source.id, event.external_id)
         if key in first:
             repeats.append((event, first[key]))
         else:

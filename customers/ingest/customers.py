@@ -71,7 +71,7 @@ def customers_upsert(*, rows: list[CustomerRow]) -> list[CustomerRow]:
     first: dict[tuple[int, str], CustomerRow] = {}
     repeats: list[tuple[CustomerRow, CustomerRow]] = []
     for row in rows:
-        key = (row.customer_source.pk, row.customer_external_id)
+        key = (row.customer_source.id, row.customer_external_id)
         if key in first:
             head = first[key]
             head.profile.update(row.profile)

@@ -66,7 +66,7 @@ def _insert_interactions(events: list[_Event]) -> None:
     rows = [
         (
             event.customer_id,
-            event.source.pk,
+            event.source.id,
             event.external_id,
             event.kind,
             event.channel,
@@ -84,7 +84,7 @@ def _insert_interactions(events: list[_Event]) -> None:
         _copy_new("customers_interaction", _INTERACTION_COLUMNS, rows, with_ids=True) if _postgres() else None
     )
     if ids is not None:
-        inserted = {(e.source.pk, e.external_id): pk for e, pk in zip(events, ids, strict=True)}
+        inserted = {(e.source.id, e.external_id): pk for e, pk in zip(events, ids, strict=True)}
     else:
         returned = _insert(
             "customers_interaction",
@@ -93,11 +93,11 @@ def _insert_interactions(events: list[_Event]) -> None:
             "ON CONFLICT (source_system_id, external_id) DO NOTHING RETURNING id, source_system_id, external_id",
         )
         inserted = {(s, x): pk for pk, s, x in returned}
-    raced = [e for e in events if (e.source.pk, e.external_id) not in inserted]
-    existing = _existing_interactions([(e.source.pk, e.external_id) for e in raced]) if raced else {}
+    raced = [e for e in events if (e.source.id, e.external_id) not in inserted]
+    existing = _existing_interactions([(e.source.id, e.external_id) for e in raced]) if raced else {}
     line_rows: list[Any] = []
     for event in events:
-        key = (event.source.pk, event.external_id)
+        key = (event.source.id, event.external_id)
         if key in inserted:
             event.result = ItemResult(
                 index=event.index,

@@ -172,7 +172,11 @@ def main() -> None:
             pending = OutboxMessage.objects.filter(processed_at__isnull=True).count()
     finally:
         worker.terminate()
-        worker.wait(timeout=30)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # stuck in a long task: the figures are measured, print them
+            worker.kill()
+            worker.wait()
 
     figures = run.summary()
     print_json(

@@ -36,6 +36,7 @@ from customers.ingest import (
     events_store,
     events_validate,
 )
+from customers.ingest.batch import gc_paused
 from customers.ingest.sql import staging_prepare
 from customers.models import ImportJob, ImportRowError, SourceSystem
 
@@ -224,7 +225,7 @@ def import_run(*, job_id: int, time_budget: float | None = None) -> str:
         with _job_records(job) as (header, records):
             plan = _Plan.of(kind=job.kind, source=job.source_system, header=header, mapping=job.mapping)
             chunks = _batches(itertools.islice(records, position, None), chunk_rows)
-            with _prepared_ahead(plan, chunks) as prepared_chunks:
+            with gc_paused(), _prepared_ahead(plan, chunks) as prepared_chunks:
                 for prepared in prepared_chunks:
                     with transaction.atomic():
                         locked = ImportJob.objects.select_for_update().get(pk=job_id)

@@ -1,5 +1,8 @@
 """A batch of events: validate, resolve, store once, answer each item's fate."""
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,13 +45,29 @@ class Checked:
     rejected: list[ItemResult] = field(default_factory=list)
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for a batch. A batch makes tens of thousands of small
+    objects, freed by reference counting, and each makes the collector walk the whole heap more often:
+    measured, 20% of a 1,000-event batch's Python time and 45% of an import's. The collector is turned
+    back on (when this turned it off), and then finds whatever cycles were made meanwhile."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def events_ingest(*, events: list[Any], max_batch: int | None = MAX_BATCH) -> BatchResult:
     """Store a batch of events; return each one's fate. Valid events are stored even when others are
     rejected; the batch is one transaction, so nothing is half-written. ``max_batch`` is the API's limit;
     a CSV import's chunk goes in whole (``None``), which saves each 1,000 rows their fixed statements."""
     if max_batch is not None and len(events) > max_batch:
         raise BatchTooLarge(f"A batch holds at most {MAX_BATCH} events; this one has {len(events)}.")
-    return events_store(checked=events_validate(events=events, lookups=events_lookups(events=events)))
+    with gc_paused():
+        return events_store(checked=events_validate(events=events, lookups=events_lookups(events=events)))
 
 
 def events_lookups(*, events: list[Any]) -> Lookups:

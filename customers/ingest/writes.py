@@ -53,6 +53,8 @@ _define(*_staging_of("customers_interaction", _INTERACTION_COLUMNS))
 def _json(value: Any) -> str:
     """JSON text of a property object: orjson, or the standard library for what orjson refuses (integers
     beyond 64 bits)."""
+    if not value:
+        return "{}"  # most events carry no properties
     try:
         return orjson.dumps(value).decode()
     except TypeError:

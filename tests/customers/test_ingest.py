@@ -371,3 +371,23 @@ def test_staging_tables_are_created_once_per_session_outside_transactions(pos) -
     creates = [q for q in queries.captured_queries if q["sql"].startswith("CREATE TEMPORARY")]
     # Inside the test's transaction the tables cannot be kept (a rollback would drop them).
     assert len(creates) == (1 if connection.vendor == "postgresql" else 0)
+
+
+def test_the_garbage_collector_is_on_again_after_a_batch_even_a_failing_one(pos, monkeypatch) -> None:
+    """Issue 3: a batch runs with Python's cyclic collector paused, and must hand it back."""
+    import gc
+
+    from customers.ingest import batch
+
+    assert gc.isenabled()
+    events_ingest(events=[event(1)])
+    assert gc.isenabled()
+
+    def boom(**kwargs: Any) -> None:
+        assert not gc.isenabled()
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(batch, "events_store", boom)
+    with pytest.raises(RuntimeError):
+        events_ingest(events=[event(2)])
+    assert gc.isenabled()

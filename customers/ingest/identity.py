@@ -88,6 +88,7 @@ _KEY_COLUMNS = (
     "n integer, source_id bigint, external_id text, customer_source_id bigint, customer_external_id text, "
     "email text, phone text"
 )
+_KEY_TYPES = [definition.split()[1] for definition in _KEY_COLUMNS.split(", ")]
 _define("ingest_keys", _KEY_COLUMNS)
 # One probe of each index per key; the email and phone look-ups run only for keys still undecided.
 # The probes are LATERAL subqueries so that the plan stays one index probe per key: the temporary table
@@ -146,6 +147,7 @@ def identities_lookup(items: Sequence[Resolvable], *, events: bool = False) -> l
                     )
                     for n, k in enumerate(keys)
                 ],
+                _KEY_TYPES,
             )
             cursor.execute(_LOOKUP)
             for n, interaction_id, interaction_customer, identity, by_email, by_phone in cursor.fetchall():
@@ -265,6 +267,14 @@ _CUSTOMER_DEFAULTS: dict[str, Any] = {
 }
 
 
+_CUSTOMER_TYPES = [
+    "bigint",
+    "timestamptz",
+    "timestamptz",
+    *({"birth_date": "date", "signup_at": "timestamptz"}.get(name, "text") for name in _CUSTOMER_DEFAULTS),
+]
+
+
 def customers_create(profiles: list[dict[str, Any]], *, now: dt.datetime) -> list[int]:
     """Create active customers with these profile fields; return their ids, in order. On PostgreSQL the
     ids come from the sequence in one statement and the rows go in by COPY, with no model instances."""
@@ -284,6 +294,7 @@ def customers_create(profiles: list[dict[str, Any]], *, now: dt.datetime) -> lis
                 (pk, now, now, *(profile.get(name, default) for name, default in _CUSTOMER_DEFAULTS.items()))
                 for pk, profile in zip(ids, profiles, strict=True)
             ],
+            _CUSTOMER_TYPES,
         )
     return ids
 

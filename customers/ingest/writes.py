@@ -7,7 +7,7 @@ import orjson
 from django.db import connection
 from django.utils import timezone
 
-from customers.ingest.sql import _copy_new, _define, _insert, _postgres, _select_by_keys, _staging_of
+from customers.ingest.sql import _copy_new, _define, _insert, _jsonb, _postgres, _select_by_keys, _staging_of
 from customers.ingest.types import ItemResult, _Event, _Line
 
 _IDENTITY_COLUMNS = (
@@ -28,7 +28,7 @@ _INTERACTION_COLUMNS = (
     ("amount", "numeric"),
     ("currency", "text"),
     ("summary", "text"),
-    ("nps_score", "integer"),
+    ("nps_score", "smallint"),  # the types are the columns' own: binary COPY takes no other
     ("properties", "jsonb"),
     ("recorded_at", "timestamptz"),
 )
@@ -65,6 +65,7 @@ def _insert_interactions(events: list[_Event]) -> None:
     adapt_datetime = connection.ops.adapt_datetimefield_value
     adapt_decimal = connection.ops.adapt_decimalfield_value
     now = adapt_datetime(timezone.now())
+    json_value = _jsonb if _postgres() else str
     rows = [
         (
             event.customer_id,
@@ -77,7 +78,7 @@ def _insert_interactions(events: list[_Event]) -> None:
             event.currency,
             event.summary,
             event.nps_score,
-            _json(event.properties),
+            json_value(_json(event.properties)),
             now,
         )
         for event in events

@@ -317,7 +317,7 @@ def _event(plan: _Plan, record: _Record, errors: list[RowError]) -> dict[str, An
         elif target in _CHOICE_TARGETS:
             # The value, or its label in English or Korean (구매, 웹 방문, 매장); anything else goes on to be
             # refused by ingestion with the list of values.
-            event[target] = _choices(target).get(_normal(value), value)
+            event[target] = _choice(target, value)
         else:
             event[target] = value
     if line:
@@ -342,6 +342,12 @@ def _choices(target: str) -> dict[str, str]:
             lookup.update({_normal(str(label)): value for value, label in choices.choices})
     lookup.update({_normal(value): value for value in choices.values})
     return lookup
+
+
+@functools.lru_cache(maxsize=1024)
+def _choice(target: str, value: str) -> str:
+    """The choice a cell names (a file repeats a few values over and over: each is normalised once)."""
+    return _choices(target).get(_normal(value), value)
 
 
 def _ingest_errors(plan: _Plan, row: int, by_path: dict[str, list[dict[str, str]]]) -> list[RowError]:

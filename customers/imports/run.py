@@ -6,6 +6,8 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -24,7 +26,17 @@ from crm.models import User
 from customers.imports.files import _job_records, _Record, file_inspect
 from customers.imports.mapping import PREVIEW_ROWS, TARGETS, mapping_clean, mapping_suggest
 from customers.imports.rows import RowError, _customer_row, _event, _ingest_errors, _Plan
-from customers.ingest import CustomerRow, customers_upsert, events_check, events_ingest
+from customers.ingest import (
+    Checked,
+    CustomerRow,
+    Lookups,
+    customers_upsert,
+    events_check,
+    events_lookups,
+    events_store,
+    events_validate,
+)
+from customers.ingest.batch import gc_paused
 from customers.ingest.sql import staging_prepare
 from customers.models import ImportJob, ImportRowError, SourceSystem
 
@@ -212,24 +224,25 @@ def import_run(*, job_id: int, time_budget: float | None = None) -> str:
         position = job.processed_rows
         with _job_records(job) as (header, records):
             plan = _Plan.of(kind=job.kind, source=job.source_system, header=header, mapping=job.mapping)
-            for chunk in _batches(itertools.islice(records, position, None), chunk_rows):
-                prepared = _prepare(plan, chunk)
-                with transaction.atomic():
-                    locked = ImportJob.objects.select_for_update().get(pk=job_id)
-                    if locked.status != ImportJob.Status.RUNNING or locked.processed_rows != position:
-                        return "superseded"
-                    outcome = _store(prepared)
-                    _store_errors(job_id, outcome.errors)
-                    position += prepared.rows
-                    ImportJob.objects.filter(pk=job_id).update(
-                        processed_rows=position,
-                        created_rows=F("created_rows") + outcome.created,
-                        duplicate_rows=F("duplicate_rows") + outcome.duplicates,
-                        rejected_rows=F("rejected_rows") + outcome.rejected,
-                        heartbeat_at=timezone.now(),
-                    )
-                if time_budget is not None and time.monotonic() - started > time_budget:
-                    return "paused"
+            chunks = _batches(itertools.islice(records, position, None), chunk_rows)
+            with gc_paused(), _prepared_ahead(plan, chunks) as prepared_chunks:
+                for prepared in prepared_chunks:
+                    with transaction.atomic():
+                        locked = ImportJob.objects.select_for_update().get(pk=job_id)
+                        if locked.status != ImportJob.Status.RUNNING or locked.processed_rows != position:
+                            return "superseded"
+                        outcome = _store(prepared)
+                        _store_errors(job_id, outcome.errors)
+                        position += prepared.rows
+                        ImportJob.objects.filter(pk=job_id).update(
+                            processed_rows=position,
+                            created_rows=F("created_rows") + outcome.created,
+                            duplicate_rows=F("duplicate_rows") + outcome.duplicates,
+                            rejected_rows=F("rejected_rows") + outcome.rejected,
+                            heartbeat_at=timezone.now(),
+                        )
+                    if time_budget is not None and time.monotonic() - started > time_budget:
+                        return "paused"
         with transaction.atomic():
             locked = ImportJob.objects.select_for_update().get(pk=job_id)
             if locked.status != ImportJob.Status.RUNNING or locked.processed_rows != position:
@@ -258,6 +271,50 @@ def _batches(records: Iterable[_Record], size: int) -> Iterator[list[_Record]]:
         yield batch
 
 
+@contextmanager
+def _prepared_ahead(plan: _Plan, chunks: Iterator[list[_Record]]) -> Iterator[Iterator["_Prepared"]]:
+    """The chunks, prepared one ahead in a thread: while a chunk's statements run in PostgreSQL (which
+    releases the interpreter), the thread reads and checks the CSV of the next one and validates its
+    events. The thread touches no database: this thread reads what validation looks up
+    (``events_lookups``) before handing the events over. Leaving the block waits for the thread's current
+    step and drops what is queued, before the file is closed."""
+    language = translation.get_language()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-prepare")
+
+    def read() -> _Prepared | None:
+        chunk = next(chunks, None)
+        if chunk is None:
+            return None
+        with translation.override(language):  # the row errors' messages, in the import's language
+            return _prepare(plan, chunk)
+
+    def validate(prepared: _Prepared, lookups: Lookups | None) -> _Prepared:
+        if lookups is not None:
+            with translation.override(language):
+                prepared.checked = events_validate(events=prepared.events, lookups=lookups)
+        return prepared
+
+    def ahead() -> Iterator[_Prepared]:
+        reading = pool.submit(read)
+        previous: Future[_Prepared] | None = None
+        while (prepared := reading.result()) is not None:
+            events = plan.kind == ImportJob.Kind.EVENTS
+            current = pool.submit(
+                validate, prepared, events_lookups(events=prepared.events) if events else None
+            )
+            reading = pool.submit(read)  # queued behind the validation
+            if previous is not None:
+                yield previous.result()  # stored while the thread validates and reads the next chunks
+            previous = current
+        if previous is not None:
+            yield previous.result()
+
+    try:
+        yield ahead()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 @dataclass
 class _Prepared:
     """A chunk read and checked, ready to be stored: customer rows or events (with their row numbers),
@@ -269,6 +326,7 @@ class _Prepared:
     events: list[dict[str, Any]] = field(default_factory=list)
     owners: list[int] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    checked: Checked | None = None  # the events validated (by ``_prepared_ahead``), ready to store
 
 
 def _prepare(plan: _Plan, chunk: list[_Record]) -> _Prepared:
@@ -289,7 +347,8 @@ def _prepare(plan: _Plan, chunk: list[_Record]) -> _Prepared:
 
 
 def _store(prepared: _Prepared) -> _Outcome:
-    """Store a prepared chunk: customers by one set-based upsert, events by one ``events_ingest``."""
+    """Store a prepared chunk: customers by one set-based upsert, events (validated already) by one
+    ``events_store``."""
     outcome = _Outcome(errors=prepared.errors)
     if prepared.plan.kind == ImportJob.Kind.CUSTOMERS:
         for stored in customers_upsert(rows=prepared.customers):
@@ -300,7 +359,8 @@ def _store(prepared: _Prepared) -> _Outcome:
         return outcome
     # The chunk goes in whole, in the chunk's transaction: one look-up, one COPY per table, one outbox
     # message, whatever its size (batches of 1,000 cost each thousand rows the same fixed statements).
-    result = events_ingest(events=prepared.events, max_batch=None)
+    assert prepared.checked is not None  # validated by _prepared_ahead
+    result = events_store(checked=prepared.checked)
     for row, item in zip(prepared.owners, result.results, strict=True):
         if item.status == "created":
             outcome.created += 1

@@ -18,7 +18,15 @@ The package: ``types`` (shapes), ``validation`` (events as sent, checked), ``ide
 rows from source systems, as CSV imports give them).
 """
 
-from customers.ingest.batch import events_check, events_ingest
+from customers.ingest.batch import (
+    Checked,
+    Lookups,
+    events_check,
+    events_ingest,
+    events_lookups,
+    events_store,
+    events_validate,
+)
 from customers.ingest.customers import PROFILE_COLUMNS, CustomerRow, customers_upsert
 from customers.ingest.identity import Resolvable, customers_resolve
 from customers.ingest.types import (
@@ -41,11 +49,16 @@ __all__ = [
     "TOPIC_INGESTED",
     "BatchResult",
     "BatchTooLarge",
+    "Checked",
     "CustomerRow",
     "ItemResult",
+    "Lookups",
     "Resolvable",
     "customers_resolve",
     "customers_upsert",
     "events_check",
     "events_ingest",
+    "events_lookups",
+    "events_store",
+    "events_validate",
 ]

@@ -71,7 +71,7 @@ def customers_upsert(*, rows: list[CustomerRow]) -> list[CustomerRow]:
     first: dict[tuple[int, str], CustomerRow] = {}
     repeats: list[tuple[CustomerRow, CustomerRow]] = []
     for row in rows:
-        key = (row.customer_source.pk, row.customer_external_id)
+        key = (row.customer_source.id, row.customer_external_id)
         if key in first:
             head = first[key]
             head.profile.update(row.profile)
@@ -152,7 +152,12 @@ def _update_profiles(profiles: dict[int, dict[str, Any]], *, fill_only: bool) ->
             columns = [("id", "bigint"), *((name, _POSTGRES_TYPES.get(name, "text")) for name in fields)]
             staging = "ingest_customer_profiles"
             _staging(cursor, staging, _PROFILE_STAGING)
-            _copy(cursor, f"COPY {staging} ({', '.join(name for name, _type in columns)}) FROM STDIN", rows)
+            _copy(
+                cursor,
+                f"COPY {staging} ({', '.join(name for name, _type in columns)}) FROM STDIN",
+                rows,
+                [pg_type for _name, pg_type in columns],
+            )
             cursor.execute(update.format(rows=staging), [now])
             cursor.execute(f"DELETE FROM {staging}")  # noqa: S608
             return

@@ -3,7 +3,6 @@
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from crm.models import Location, Product
@@ -154,7 +153,7 @@ def _validate(
             occurred_at = None
         if occurred_at is None:
             errors.add("occurred_at", "invalid", "Not an ISO 8601 time.")
-        elif timezone.is_naive(occurred_at):
+        elif occurred_at.utcoffset() is None:  # naive
             errors.add(
                 "occurred_at", "naive", "Give the time with its UTC offset, e.g. 2026-11-20T14:03:00+09:00."
             )

@@ -7,7 +7,7 @@ import orjson
 from django.db import connection
 from django.utils import timezone
 
-from customers.ingest.sql import _copy_new, _define, _insert, _postgres, _select_by_keys, _staging_of
+from customers.ingest.sql import _copy_new, _define, _insert, _jsonb, _postgres, _select_by_keys, _staging_of
 from customers.ingest.types import ItemResult, _Event, _Line
 
 _IDENTITY_COLUMNS = (
@@ -28,7 +28,7 @@ _INTERACTION_COLUMNS = (
     ("amount", "numeric"),
     ("currency", "text"),
     ("summary", "text"),
-    ("nps_score", "integer"),
+    ("nps_score", "smallint"),  # the types are the columns' own: binary COPY takes no other
     ("properties", "jsonb"),
     ("recorded_at", "timestamptz"),
 )
@@ -53,6 +53,8 @@ _define(*_staging_of("customers_interaction", _INTERACTION_COLUMNS))
 def _json(value: Any) -> str:
     """JSON text of a property object: orjson, or the standard library for what orjson refuses (integers
     beyond 64 bits)."""
+    if not value:
+        return "{}"  # most events carry no properties
     try:
         return orjson.dumps(value).decode()
     except TypeError:
@@ -63,10 +65,11 @@ def _insert_interactions(events: list[_Event]) -> None:
     adapt_datetime = connection.ops.adapt_datetimefield_value
     adapt_decimal = connection.ops.adapt_decimalfield_value
     now = adapt_datetime(timezone.now())
+    json_value = _jsonb if _postgres() else str
     rows = [
         (
             event.customer_id,
-            event.source.pk,
+            event.source.id,
             event.external_id,
             event.kind,
             event.channel,
@@ -75,7 +78,7 @@ def _insert_interactions(events: list[_Event]) -> None:
             event.currency,
             event.summary,
             event.nps_score,
-            _json(event.properties),
+            json_value(_json(event.properties)),
             now,
         )
         for event in events
@@ -84,7 +87,7 @@ def _insert_interactions(events: list[_Event]) -> None:
         _copy_new("customers_interaction", _INTERACTION_COLUMNS, rows, with_ids=True) if _postgres() else None
     )
     if ids is not None:
-        inserted = {(e.source.pk, e.external_id): pk for e, pk in zip(events, ids, strict=True)}
+        inserted = {(e.source.id, e.external_id): pk for e, pk in zip(events, ids, strict=True)}
     else:
         returned = _insert(
             "customers_interaction",
@@ -93,11 +96,11 @@ def _insert_interactions(events: list[_Event]) -> None:
             "ON CONFLICT (source_system_id, external_id) DO NOTHING RETURNING id, source_system_id, external_id",
         )
         inserted = {(s, x): pk for pk, s, x in returned}
-    raced = [e for e in events if (e.source.pk, e.external_id) not in inserted]
-    existing = _existing_interactions([(e.source.pk, e.external_id) for e in raced]) if raced else {}
+    raced = [e for e in events if (e.source.id, e.external_id) not in inserted]
+    existing = _existing_interactions([(e.source.id, e.external_id) for e in raced]) if raced else {}
     line_rows: list[Any] = []
     for event in events:
-        key = (event.source.pk, event.external_id)
+        key = (event.source.id, event.external_id)
         if key in inserted:
             event.result = ItemResult(
                 index=event.index,

@@ -609,7 +609,7 @@ def test_an_unexpected_error_fails_the_import_with_a_message(create, monkeypatch
     def boom(**kwargs: Any) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("customers.imports.run.events_ingest", boom)
+    monkeypatch.setattr("customers.imports.run.events_store", boom)
     assert import_run(job_id=job.pk) == ImportJob.Status.FAILED
     job.refresh_from_db()
     assert "disk on fire" in job.error

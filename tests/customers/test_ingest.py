@@ -371,3 +371,49 @@ def test_staging_tables_are_created_once_per_session_outside_transactions(pos) -
     creates = [q for q in queries.captured_queries if q["sql"].startswith("CREATE TEMPORARY")]
     # Inside the test's transaction the tables cannot be kept (a rollback would drop them).
     assert len(creates) == (1 if connection.vendor == "postgresql" else 0)
+
+
+def test_the_garbage_collector_is_on_again_after_a_batch_even_a_failing_one(pos, monkeypatch) -> None:
+    """Issue 3: a batch runs with Python's cyclic collector paused, and must hand it back."""
+    import gc
+
+    from customers.ingest import batch
+
+    assert gc.isenabled()
+    events_ingest(events=[event(1)])
+    assert gc.isenabled()
+
+    def boom(**kwargs: Any) -> None:
+        assert not gc.isenabled()
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(batch, "events_store", boom)
+    with pytest.raises(RuntimeError):
+        events_ingest(events=[event(2)])
+    assert gc.isenabled()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="binary COPY is PostgreSQL's")
+def test_the_types_binary_copy_declares_are_the_columns_own() -> None:
+    """Issue 3: rows go into their tables by COPY in binary format, which refuses a value of another
+    type than its column's (varchar takes text's format)."""
+    from customers.ingest.identity import _CUSTOMER_DEFAULTS, _CUSTOMER_TYPES
+    from customers.ingest.writes import _IDENTITY_COLUMNS, _INTERACTION_COLUMNS, _LINE_COLUMNS
+
+    tables = {
+        "customers_interaction": _INTERACTION_COLUMNS,
+        "customers_purchaseline": _LINE_COLUMNS,
+        "customers_customeridentity": _IDENTITY_COLUMNS,
+        "customers_customer": tuple(
+            zip(["id", "created_at", "updated_at", *_CUSTOMER_DEFAULTS], _CUSTOMER_TYPES, strict=True)
+        ),
+    }
+    with connection.cursor() as cursor:
+        for table, columns in tables.items():
+            for name, declared in columns:
+                cursor.execute(
+                    "SELECT a.atttypid = %s::regtype OR (a.atttypid = 'varchar'::regtype AND %s = 'text') "
+                    "FROM pg_attribute a WHERE a.attrelid = %s::regclass AND a.attname = %s",
+                    [declared, declared, table, name],
+                )
+                assert cursor.fetchone() == (True,), (table, name, declared)

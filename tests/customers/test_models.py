@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 
 from customers.models import Interaction
 from tests.factories import (
@@ -85,3 +86,14 @@ def test_contract_cannot_end_before_it_starts() -> None:
 
     with pytest.raises(IntegrityError, match="ends_after_start"), transaction.atomic():
         ContractFactory(start_date=dt.date(2026, 1, 1), end_date=dt.date(2025, 12, 31))
+
+
+def test_a_customer_or_source_with_interactions_cannot_be_deleted_without_the_database_constraint() -> None:
+    """Issue 3: ``Interaction`` keeps no foreign-key constraints in the database (their per-row checks
+    were half an ingestion batch's time); ``PROTECT`` still refuses deleting what interactions point to."""
+    interaction = InteractionFactory()
+    with pytest.raises(ProtectedError):
+        interaction.customer.delete()
+    with pytest.raises(ProtectedError):
+        interaction.source_system.delete()
+    assert Interaction.objects.filter(pk=interaction.pk).exists()

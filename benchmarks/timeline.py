@@ -41,7 +41,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=400, help="requests per client and phase")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument(
+        "--workers", type=int, default=5, help="gunicorn workers (gunicorn's advice: 2 x cores + 1)"
+    )
     args = parser.parse_args()
     # Stopped with SIGTERM, still stop the server and remove the static files (the finally blocks).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))

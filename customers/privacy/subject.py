@@ -23,7 +23,7 @@ from typing import Any
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -217,11 +217,16 @@ def _scrub_rows(model: Any, queryset: Any, fields: list[str], values: list[str])
 _UNFINISHED_IMPORTS = (ImportJob.Status.UPLOADED, ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
 
 
+def unfinished_imports() -> "QuerySet[ImportJob]":
+    """Imports not yet finished that still have their uploaded file."""
+    return ImportJob.objects.filter(status__in=_UNFINISHED_IMPORTS).exclude(file="").order_by("pk")
+
+
 def _import_holding(values: list[str]) -> ImportJob | None:
     """The first import not yet finished whose uploaded file holds one of the person's values (compared
     without case): erasing now would let it bring the person back."""
     wanted = [value.casefold() for value in values]
-    for job in ImportJob.objects.filter(status__in=_UNFINISHED_IMPORTS).exclude(file="").order_by("pk"):
+    for job in unfinished_imports():
         try:
             with job.file.open("rb") as stored:
                 text = io.TextIOWrapper(stored, encoding=job.encoding or "utf-8-sig", errors="replace")

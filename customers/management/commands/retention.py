@@ -22,6 +22,10 @@ class Command(BaseCommand):
         if report.cutoff is None:
             self.stdout.write("The retention policy is off (CRM_RETENTION_INACTIVE_YEARS=0).")
             return
+        if options["run"] and report.waiting_for_imports:
+            ids = ", ".join(f"#{pk}" for pk in report.waiting_for_imports)
+            self.stdout.write(f"Nobody anonymised: waiting for unfinished imports {ids}.")
+            return
         if options["run"]:
             self.stdout.write(
                 f"Anonymised {report.erased} customers inactive since {report.cutoff:%Y-%m-%d}."

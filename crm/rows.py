@@ -1,4 +1,4 @@
-"""Model instances from the rows of written-out statements (``crm.auth``, ``crm.api.authentication``,
+"""Model instances and column values from the rows of written-out statements (``crm.auth``, ``crm.api.authentication``,
 ``extranet.selectors``): hot paths that read several tables in one statement instead of compiling ORM
 queries on every request."""
 
@@ -19,22 +19,36 @@ def columns(model: type[Model], alias: str) -> str:
     )
 
 
-# Per connection (converters are bound to the connection's own operations object) and model: per column,
-# its converters, found once. A weak map, so that a closed thread's connection takes its entry along.
-_CONVERTERS: "WeakKeyDictionary[Any, dict[type[Model], list[list[tuple[Any, Any]]]]]" = WeakKeyDictionary()
+# Per connection (converters are bound to the connection's own operations object), model and field
+# names: the converters of each field that has any. A weak map, so that a closed thread's connection takes
+# its entry along.
+Converters = dict[str, list[tuple[Any, Any]]]
+_CONVERTERS: "WeakKeyDictionary[Any, dict[tuple[type[Model], tuple[str, ...]], Converters]]" = (
+    WeakKeyDictionary()
+)
 
 
-def _converters(wrapper: Any, model: type[Model]) -> list[list[tuple[Any, Any]]]:
+def column_converters(model: type[Model], names: tuple[str, ...]) -> Converters:
+    """Per named field that has any, the converters Django's SQL compiler applies to its column (the
+    backend's, then the field's), found once per connection: call each as ``convert(value, expression,
+    connection)``. For statements written out by hand that must give the values the ORM gives."""
+    wrapper = connections[DEFAULT_DB_ALIAS]
     known = _CONVERTERS.setdefault(wrapper, {})
-    found = known.get(model)
+    found = known.get((model, names))
     if found is None:
-        found = []
-        for field in model._meta.concrete_fields:
-            expression = field.get_col(model._meta.db_table)
+        found = {}
+        for name in names:
+            expression = model._meta.get_field(name).get_col(model._meta.db_table)  # type: ignore[union-attr]
             converters = wrapper.ops.get_db_converters(expression) + expression.get_db_converters(wrapper)
-            found.append([(convert, expression) for convert in converters])
-        known[model] = found
+            if converters:
+                found[name] = [(convert, expression) for convert in converters]
+        known[(model, names)] = found
     return found
+
+
+@cache
+def _names(model: type[Model]) -> tuple[str, ...]:
+    return tuple(field.name for field in model._meta.concrete_fields)
 
 
 @cache
@@ -46,9 +60,10 @@ def instance_from_row(model: type[M], values: list[Any] | tuple[Any, ...]) -> M:
     """An instance from its columns in ``concrete_fields`` order, through the backend's converters (SQLite
     sends times as text and booleans as integers), as the ORM would load it."""
     wrapper = connections[DEFAULT_DB_ALIAS]
+    found = column_converters(model, _names(model))
     converted = []
-    for converters, value in zip(_converters(wrapper, model), values, strict=True):
-        for convert, expression in converters:
+    for name, value in zip(_names(model), values, strict=True):
+        for convert, expression in found.get(name, ()):
             value = convert(value, expression, wrapper)
         converted.append(value)
     return model.from_db(wrapper.alias, _attnames(model), converted)

@@ -17,7 +17,6 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
-from weakref import WeakKeyDictionary
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import F, Field
@@ -25,6 +24,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from crm.db import prepared_cursor
+from crm.rows import column_converters
 from customers.models import Interaction, PurchaseLine
 
 PAGE_SIZE = 50
@@ -149,7 +149,7 @@ def _select(
         cursor.execute(sql, values)
         items = [dict(zip(_NAMES, row, strict=True)) for row in cursor.fetchall()]
     wrapper = connections[DEFAULT_DB_ALIAS]
-    for name, converters in _converters(wrapper, raw_json).items():
+    for name, converters in column_converters(Interaction, _CONVERTED[raw_json]).items():
         for item in items:
             value = item[name]
             for convert, expression in converters:
@@ -176,26 +176,8 @@ def _columns(vendor: str) -> str:
     return ", ".join(f"i.{connection.ops.quote_name(name)}" for name in names)
 
 
-# Per connection (converters are bound to the connection's own operations object), per raw_json.
-_CONVERTERS: "WeakKeyDictionary[Any, dict[bool, dict[str, list[tuple[Any, Any]]]]]" = WeakKeyDictionary()
-
-
-def _converters(wrapper: Any, raw_json: bool) -> dict[str, list[tuple[Any, Any]]]:
-    """Per column, the converters Django's SQL compiler would apply (the backend's, then the field's),
-    found once per connection."""
-    known = _CONVERTERS.setdefault(wrapper, {})
-    if raw_json in known:
-        return known[raw_json]
-    result: dict[str, list[tuple[Any, Any]]] = {}
-    for name in ITEM_FIELDS:
-        if raw_json and name == "properties":
-            continue
-        expression = Interaction._meta.get_field(name).get_col(_INTERACTIONS)  # type: ignore[union-attr]
-        found = wrapper.ops.get_db_converters(expression) + expression.get_db_converters(wrapper)
-        if found:
-            result[name] = [(convert, expression) for convert in found]
-    known[raw_json] = result
-    return result
+# The columns that get Django's converters: all of them, or all but the properties left as JSON text.
+_CONVERTED = {False: ITEM_FIELDS, True: tuple(name for name in ITEM_FIELDS if name != "properties")}
 
 
 def below(position: Position) -> tuple[str, list[Any]]:

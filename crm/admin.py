@@ -1,4 +1,5 @@
-"""The admin of the project's own models: users, the retail catalog, the outbox and idempotency keys.
+"""The admin of the project's own models: users, the retail catalog, the outbox, idempotency keys and
+login lockouts.
 
 Sized for 10 thousand suppliers and 1 million products: products are a ``LargeTableAdmin``
 (``crm.admin_utils``), and suppliers, products and users are picked with autocomplete, never from a
@@ -16,7 +17,8 @@ from rest_framework.authtoken.admin import TokenAdmin as BaseTokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
 from crm.admin_utils import ExactIdSearchMixin, LargeTableAdmin
-from crm.models import IdempotencyKey, Location, OutboxMessage, Product, Supplier, User
+from crm.forms import AdminLoginForm
+from crm.models import IdempotencyKey, Location, LoginAttempt, OutboxMessage, Product, Supplier, User
 
 
 @admin.register(User)
@@ -138,6 +140,24 @@ class IdempotencyKeyAdmin(LargeTableAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(LoginAttempt)
+class LoginAttemptAdmin(admin.ModelAdmin):
+    """Failed sign-in counters of every login page; deleting a row lifts its lockout."""
+
+    list_display = ("username", "ip_address", "failures", "last_failure_at", "locked_until")
+    search_fields = ("username",)
+    readonly_fields = ("username", "ip_address", "failures", "last_failure_at")
+    ordering = ("-last_failure_at",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+# The admin's login page counts failures and locks out like the staff login; a session that owes its
+# second factor is sent to the code prompt by crm.two_factor's middleware before any admin page opens.
+admin.site.login_form = AdminLoginForm
 
 
 # Django REST framework's token admin offers a <select> of every user: pick the user by search instead.

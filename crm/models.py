@@ -182,3 +182,28 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class LoginAttempt(models.Model):
+    """Failed sign-ins of one username from one address, counted towards a lockout (``crm.security``).
+
+    One counter serves every login page (staff, admin, extranet): an attacker cannot double their
+    guesses by alternating between them.
+    """
+
+    username = models.CharField(_("username"), max_length=150)
+    ip_address = models.GenericIPAddressField(_("IP address"))
+    failures = models.PositiveIntegerField(_("failures"), default=0)
+    last_failure_at = models.DateTimeField(_("last failure"))
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("login attempt")
+        verbose_name_plural = _("login attempts")
+        ordering = ["-last_failure_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["username", "ip_address"], name="crm_login_attempt_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username}@{self.ip_address}: {self.failures}"

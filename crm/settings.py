@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "crm.two_factor.StaffSecondFactorMiddleware",
     "crm.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -300,16 +301,26 @@ CELERY_BEAT_SCHEDULE = {
     "extranet-sales-rollup": {"task": "extranet.sales_rollup_fold", "schedule": 30.0},
 }
 
+# --- Sign-in security (crm.security, crm.two_factor) --------------------------------------------------
+# Failed sign-ins of one username from one address before a lockout, and how long it lasts; one counter
+# for the staff login, the admin's and the extranet's. (The EXTRANET_ names are read for older setups.)
+LOGIN_MAX_FAILURES = int(
+    os.environ.get("LOGIN_MAX_FAILURES") or os.environ.get("EXTRANET_LOGIN_MAX_FAILURES") or 5
+)
+LOGIN_LOCKOUT_MINUTES = int(
+    os.environ.get("LOGIN_LOCKOUT_MINUTES") or os.environ.get("EXTRANET_LOGIN_LOCKOUT_MINUTES") or 15
+)
+# Staff must sign in with a second factor (TOTP) when on: without a device they are sent to set one up
+# before any staff page or the admin opens. Any user who set one up must use it, whatever this says.
+STAFF_TWO_FACTOR_REQUIRED = env_bool("STAFF_TWO_FACTOR_REQUIRED", default=False)
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER") or "CRM"
+
 # --- Supplier extranet ---------------------------------------------------------------------------
 # How long the newest purchase line id must have been seen before the rollup folds up to it (a line with
-# a smaller id may still be in an uncommitted transaction until then); failed extranet sign-ins of one
-# username from one address before a lockout, and how long it lasts.
+# a smaller id may still be in an uncommitted transaction until then).
 EXTRANET_ROLLUP_LAG_SECONDS = int(os.environ.get("EXTRANET_ROLLUP_LAG_SECONDS") or 30)
-EXTRANET_LOGIN_MAX_FAILURES = int(os.environ.get("EXTRANET_LOGIN_MAX_FAILURES") or 5)
-EXTRANET_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("EXTRANET_LOGIN_LOCKOUT_MINUTES") or 15)
 # Supplier admins must sign in with a second factor (TOTP) when on; any user who set one up must use it.
 EXTRANET_TWO_FACTOR_FOR_ADMINS = env_bool("EXTRANET_TWO_FACTOR_FOR_ADMINS", default=False)
-OTP_TOTP_ISSUER = "CRM supplier extranet"
 # Days an invitation link to the extranet works (once).
 EXTRANET_INVITATION_DAYS = int(os.environ.get("EXTRANET_INVITATION_DAYS") or 7)
 

@@ -11,6 +11,8 @@ urlpatterns = [
     path("accounts/login/", views.StaffLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/language/", views.language_set, name="language_set"),
+    path("accounts/two-factor/", views.TwoFactorSetupView.as_view(), name="two_factor_setup"),
+    path("accounts/two-factor/verify/", views.TwoFactorVerifyView.as_view(), name="two_factor_verify"),
     path("customers/", include("customers.urls")),
     path("segments/", include("campaigns.urls")),
     path("buying/", include("extranet.buying_urls")),

@@ -18,7 +18,6 @@ from extranet.models import (
     AuditEvent,
     InventoryLevel,
     Invitation,
-    LoginAttempt,
     Message,
     MessageThread,
     ProductSalesDay,
@@ -118,19 +117,6 @@ class AuditEventAdmin(LargeTableAdmin, ReadOnlyAdmin):
     search_fields = ("actor__username__exact",)
     ordering = ("-id",)
     sortable_by = ()
-
-
-@admin.register(LoginAttempt)
-class LoginAttemptAdmin(admin.ModelAdmin):
-    """Failed sign-in counters; deleting a row lifts its lockout."""
-
-    list_display = ("username", "ip_address", "failures", "last_failure_at", "locked_until")
-    search_fields = ("username",)
-    readonly_fields = ("username", "ip_address", "failures", "last_failure_at")
-    ordering = ("-last_failure_at",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
 
 @admin.register(SupplierBuyerPermission)

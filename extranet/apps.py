@@ -8,6 +8,7 @@ class ExtranetConfig(AppConfig):
 
     def ready(self) -> None:
         from crm.navigation import NavItem, register
+        from extranet import security  # noqa: F401  # records lockouts in the audit log
 
         register(
             NavItem(

@@ -9,19 +9,19 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import User
+from crm.security import LockoutMixin
 from extranet.dashboards import MAX_RANGE_DAYS, Period
-from extranet.security import login_failure_record, login_locked_until, login_success_record
 from extranet.selectors import ACCESS_EXTRANET, membership_of
 from extranet.services import LineInput
 
 
-class SupplierAuthenticationForm(AuthenticationForm):
+class SupplierAuthenticationForm(LockoutMixin, AuthenticationForm):
     """The extranet login: only users with a supplier membership; locked after repeated failures."""
 
+    login_name = "extranet"
     error_messages = {
         **AuthenticationForm.error_messages,
         "not_supplier": _("This account cannot use the supplier extranet. Staff sign in to the staff area."),
-        "locked": _("Too many failed sign-ins. Try again in %(minutes)d minutes."),
     }
 
     def __init__(self, request: HttpRequest | None = None, *args: Any, **kwargs: Any) -> None:
@@ -30,25 +30,6 @@ class SupplierAuthenticationForm(AuthenticationForm):
         self.fields["password"].widget.attrs.update(
             {"class": "form-control", "autocomplete": "current-password"}
         )
-
-    def _ip(self) -> str:
-        return (self.request.META.get("REMOTE_ADDR") if self.request else None) or "0.0.0.0"  # noqa: S104
-
-    def clean(self) -> dict[str, Any]:
-        username = self.data.get("username", "")
-        locked = login_locked_until(username=username, ip_address=self._ip())
-        if locked is not None:
-            from django.utils import timezone
-
-            minutes = max(1, int((locked - timezone.now()).total_seconds() // 60) + 1)
-            raise ValidationError(self.error_messages["locked"], code="locked", params={"minutes": minutes})
-        try:
-            cleaned = super().clean()
-        except ValidationError:
-            login_failure_record(username=username, ip_address=self._ip())
-            raise
-        login_success_record(username=username, ip_address=self._ip())
-        return cleaned
 
     def confirm_login_allowed(self, user: User) -> None:
         super().confirm_login_allowed(user)

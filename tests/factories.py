@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from campaigns.models import Segment, SegmentMembership
-from crm.models import Location, Product, Supplier, User
+from crm.models import Location, LoginAttempt, Product, Supplier, User
 from crm.roles import Role
 from customers.models import (
     Consent,
@@ -30,7 +30,6 @@ from extranet.models import (
     AuditEvent,
     InventoryLevel,
     Invitation,
-    LoginAttempt,
     Message,
     MessageThread,
     ProductSalesDay,

@@ -16,6 +16,8 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "login": "staff sign-in",
     "logout": "staff sign-out",
     "language_set": "the user's language",
+    "two_factor_setup": "the staff user's own second-factor device",
+    "two_factor_verify": "the staff user's own second-factor code",
     "set_language": "Django's language switch",
     "customers:import_list": "file names, states and counts of imports; no rows",
     "customers:import_progress": "counts and rejected rows' numbers, fields and codes; no values",
@@ -58,6 +60,7 @@ NO_PERSONAL_DATA_MODELS: dict[str, str] = {
     "crm.product": "the catalog",
     "crm.location": "the catalog",
     "crm.outboxmessage": "work queued for handlers: ids only",
+    "crm.loginattempt": "failed sign-ins: staff and supplier usernames and addresses, not customers",
     "crm.idempotencykey": "stored API answers for 24 hours; erased with the customer (customers.privacy.subject)",
     "authtoken.tokenproxy": "API tokens",
     "customers.accessrecord": "the access log itself: customer numbers only",
@@ -77,7 +80,7 @@ NO_PERSONAL_DATA_MODELS: dict[str, str] = {
 
 # Apps whose admin tables hold no customer's personal data.
 NO_PERSONAL_DATA_APPS: dict[str, str] = {
-    "extranet": "the supplier extranet's orders, messages, rollups, invitations, audit and sign-in records",
+    "extranet": "the supplier extranet's orders, messages, rollups, invitations and audit",
 }
 
 

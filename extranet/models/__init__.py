@@ -17,14 +17,13 @@ from extranet.models.sales import (
     SupplierSalesMonth,
     SupplierSalesWeek,
 )
-from extranet.models.security import AuditEvent, LoginAttempt
+from extranet.models.security import AuditEvent
 from extranet.models.team import Invitation
 
 __all__ = [
     "AuditEvent",
     "InventoryLevel",
     "Invitation",
-    "LoginAttempt",
     "Message",
     "MessageThread",
     "ProductSalesDay",

@@ -1,4 +1,4 @@
-"""Records of the extranet's security: the audit log and the failed-login counters behind lockout."""
+"""The extranet's audit log. (The failed-login counters behind lockout are ``crm.LoginAttempt``.)"""
 
 from django.conf import settings
 from django.db import models
@@ -41,24 +41,3 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return self.summary
-
-
-class LoginAttempt(models.Model):
-    """Failed sign-ins of one username from one address, counted towards a lockout."""
-
-    username = models.CharField(_("username"), max_length=150)
-    ip_address = models.GenericIPAddressField(_("IP address"))
-    failures = models.PositiveIntegerField(_("failures"), default=0)
-    last_failure_at = models.DateTimeField(_("last failure"))
-    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("login attempt")
-        verbose_name_plural = _("login attempts")
-        ordering = ["-last_failure_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["username", "ip_address"], name="extranet_login_attempt_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.username}@{self.ip_address}: {self.failures}"

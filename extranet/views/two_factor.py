@@ -1,34 +1,26 @@
-"""A second factor for the extranet: TOTP (authenticator app) devices from django-otp.
+"""The extranet's pages of the second factor: TOTP devices from django-otp, as in ``crm.two_factor``.
 
 A user who has set up a device must enter a code after each sign-in before any other extranet page opens;
 with ``EXTRANET_TWO_FACTOR_FOR_ADMINS`` on, supplier admins without a device are sent to set one up first.
 API tokens are not asked for a code: they are the credential of a machine.
 """
 
-from typing import Any
-
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views import View
-from django_otp import login as otp_login
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from crm.two_factor import (
+    CodeForm,
+    code_verify,
+    device_confirm,
+    has_confirmed_device,
+    pending_device,
+    setup_context,
+)
 from extranet.access import SupplierRequiredMixin
-
-
-class CodeForm(forms.Form):
-    token = forms.CharField(
-        label=gettext_lazy("Code from your authenticator app"),
-        max_length=8,
-        widget=forms.TextInput(
-            attrs={"class": "form-control", "autocomplete": "one-time-code", "inputmode": "numeric"}
-        ),
-    )
 
 
 class TwoFactorSetupView(SupplierRequiredMixin, View):
@@ -37,24 +29,11 @@ class TwoFactorSetupView(SupplierRequiredMixin, View):
     two_factor_exempt = True
     write_roles = SupplierRequiredMixin.read_roles
 
-    def _device(self) -> TOTPDevice:
-        device = TOTPDevice.objects.filter(user=self.membership.user, confirmed=False).first()
-        return device or TOTPDevice.objects.create(
-            user=self.membership.user, name="extranet", confirmed=False
-        )
-
     def _render(self, request: HttpRequest, form: CodeForm, status: int = 200) -> HttpResponse:
-        if TOTPDevice.objects.filter(user=self.membership.user, confirmed=True).exists():
+        user = self.membership.user
+        if has_confirmed_device(user):
             return render(request, "extranet/two_factor/setup.html", {"enrolled": True}, status=status)
-        device = self._device()
-        secret = device.bin_key
-        from base64 import b32encode
-
-        context: dict[str, Any] = {
-            "form": form,
-            "secret": b32encode(secret).decode(),
-            "config_url": device.config_url,
-        }
+        context = {"form": form, **setup_context(pending_device(user, name="extranet"))}
         return render(request, "extranet/two_factor/setup.html", context, status=status)
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -62,14 +41,10 @@ class TwoFactorSetupView(SupplierRequiredMixin, View):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = CodeForm(request.POST)
-        device = TOTPDevice.objects.filter(user=self.membership.user, confirmed=False).first()
-        if form.is_valid() and device is not None and device.verify_token(form.cleaned_data["token"]):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            otp_login(request, device)
+        if form.is_valid() and device_confirm(request, self.membership.user, form.cleaned_data["token"]):
             messages.success(request, _("Two-factor sign-in is on for your account."))
             return HttpResponseRedirect(reverse("extranet:dashboard"))
-        form.add_error("token", _("That code is not right. Check the time on your phone and try again."))
+        form.add_error("token", str(CodeForm.wrong_code))
         return self._render(request, form, status=400)
 
 
@@ -84,10 +59,7 @@ class TwoFactorVerifyView(SupplierRequiredMixin, View):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = CodeForm(request.POST)
-        if form.is_valid():
-            for device in TOTPDevice.objects.filter(user=self.membership.user, confirmed=True):
-                if device.verify_token(form.cleaned_data["token"]):
-                    otp_login(request, device)
-                    return HttpResponseRedirect(reverse("extranet:dashboard"))
-        form.add_error("token", _("That code is not right. Check the time on your phone and try again."))
+        if form.is_valid() and code_verify(request, self.membership.user, form.cleaned_data["token"]):
+            return HttpResponseRedirect(reverse("extranet:dashboard"))
+        form.add_error("token", str(CodeForm.wrong_code))
         return render(request, "extranet/two_factor/verify.html", {"form": form}, status=400)

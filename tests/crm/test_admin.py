@@ -27,7 +27,7 @@ from rest_framework.authtoken.models import Token, TokenProxy
 
 from campaigns.models import Segment, SegmentMembership
 from crm.admin_utils import EstimatedCountPaginator, LargeTableAdmin
-from crm.models import IdempotencyKey, Location, OutboxMessage, Product, Supplier, User
+from crm.models import IdempotencyKey, Location, LoginAttempt, OutboxMessage, Product, Supplier, User
 from crm.roles import Role
 from customers.models import (
     Consent,
@@ -49,7 +49,6 @@ from extranet.models import (
     AuditEvent,
     InventoryLevel,
     Invitation,
-    LoginAttempt,
     Message,
     MessageThread,
     ProductSalesDay,

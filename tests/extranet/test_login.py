@@ -4,7 +4,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from extranet.models import AuditEvent, LoginAttempt
+from crm.models import LoginAttempt
+from extranet.models import AuditEvent
 from tests.extranet.conftest import World
 from tests.factories import PASSWORD
 

@@ -20,6 +20,9 @@ from extranet.models import (
 from extranet.models.orders import BUYER_PERMISSION_CODENAME
 from extranet.selectors import buyer_supplier_ids
 
+# The pages' badge and the API count unread threads up to this many: past it the number is "many".
+UNREAD_COUNT_LIMIT = 100
+
 
 def _with_unread(threads: QuerySet[MessageThread], user: User) -> QuerySet[MessageThread]:
     read = ThreadReadState.objects.filter(thread_id=OuterRef("pk"), user_id=user.pk).values("last_read_id")[
@@ -51,11 +54,12 @@ def thread_list_for_staff(user: User) -> QuerySet[MessageThread]:
 
 
 def unread_thread_count(threads: QuerySet[MessageThread], user: User) -> int:
-    """How many of the threads have messages the user has not read (one query, at most 100 counted)."""
+    """How many of the threads have messages the user has not read (one query, at most
+    ``UNREAD_COUNT_LIMIT`` counted)."""
     read = ThreadReadState.objects.filter(
         thread_id=OuterRef("pk"), user_id=user.pk, last_read_id__gte=OuterRef("last_message_id")
     )
-    return threads.filter(last_message_id__gt=0).exclude(Exists(read)).order_by()[:100].count()
+    return threads.filter(last_message_id__gt=0).exclude(Exists(read)).order_by()[:UNREAD_COUNT_LIMIT].count()
 
 
 def thread_messages(thread: MessageThread) -> QuerySet[Message]:

@@ -311,3 +311,8 @@ def test_threads_and_messages_cost_the_same_queries_for_3_and_50(
         assert answer.status_code == 200
         if name in {"threads", "messages"}:
             assert len(answer.json()["results"]) == count
+
+
+@pytest.mark.parametrize("pk", ["abc", "99999999999999999999"])
+def test_a_thread_id_that_is_no_id_answers_404(world: World, pk: str) -> None:
+    assert world.client("a_admin").get(f"{API}{pk}/").status_code == 404

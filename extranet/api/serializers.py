@@ -1,13 +1,14 @@
 """Serializers of the extranet API. Fields a supplier may not set (status, supplier, proposer, decider,
-unit cost) are output-only: the input serializer does not have them."""
+unit cost; a message's author, side and thread) are output-only: the input serializers do not have them."""
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from rest_framework import serializers
 
 from crm.models import Product
-from extranet.models import ProposedOrder, ProposedOrderEvent, ProposedOrderLine
+from extranet.messaging import UNREAD_COUNT_LIMIT
+from extranet.models import Message, MessageThread, ProposedOrder, ProposedOrderEvent, ProposedOrderLine
 
 
 class PeriodQuerySerializer(serializers.Serializer):
@@ -248,3 +249,69 @@ class OrderInputSerializer(serializers.Serializer):
 
 class TransitionInputSerializer(serializers.Serializer):
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+# Message threads. The length limits are the models' (the page's forms have the same).
+SUBJECT_MAX_LENGTH = cast(int, MessageThread._meta.get_field("subject").max_length)
+BODY_MAX_LENGTH = cast(int, Message._meta.get_field("body").max_length)
+
+
+class ThreadSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", help_text="Who started the thread.")
+    last_message_id = serializers.IntegerField(help_text="The newest message's id (pass as up_to to read/).")
+    unread = serializers.BooleanField(help_text="The thread has messages the calling user has not read.")
+
+    class Meta:
+        model = MessageThread
+        fields = [
+            "id",
+            "supplier",
+            "subject",
+            "created_by",
+            "created_at",
+            "last_message_id",
+            "last_message_at",
+            "unread",
+        ]
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username")
+    author_name = serializers.SerializerMethodField(help_text="The author's full name, or username.")
+    from_supplier = serializers.BooleanField(
+        help_text="Written by the supplier's side (else by the retailer's buyers or creative team)."
+    )
+
+    class Meta:
+        model = Message
+        fields = ["id", "thread", "author", "author_name", "from_supplier", "body", "created_at"]
+
+    def get_author_name(self, message: Message) -> str:
+        return message.author.get_full_name() or message.author.get_username()
+
+
+class ReplyInputSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=BODY_MAX_LENGTH, help_text="The message (plain text).")
+
+
+class ThreadInputSerializer(ReplyInputSerializer):
+    """A new thread: its subject and its first message."""
+
+    subject = serializers.CharField(max_length=SUBJECT_MAX_LENGTH)
+
+
+class MarkReadInputSerializer(serializers.Serializer):
+    up_to = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text=(
+            "The newest message id the client has shown (default: the thread's newest message): messages "
+            "posted after it stay unread."
+        ),
+    )
+
+
+class UnreadCountSerializer(serializers.Serializer):
+    unread_threads = serializers.IntegerField(
+        help_text=f"Threads with messages the calling user has not read, counted up to {UNREAD_COUNT_LIMIT}."
+    )

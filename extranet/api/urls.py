@@ -8,6 +8,7 @@ from extranet.api import views
 router = SimpleRouter()
 router.register("products", views.ProductViewSet, basename="extranet-product")
 router.register("orders", views.OrderViewSet, basename="extranet-order")
+router.register("threads", views.ThreadViewSet, basename="extranet-thread")
 
 urlpatterns = [
     path("dashboards/sales/", views.SalesDashboardView.as_view(), name="extranet-sales"),

@@ -16,6 +16,7 @@ from crm.permissions import STAFF_UI_PERMISSION, StaffRequiredMixin
 from extranet.access import SupplierRequiredMixin, refuse_out_of_scope
 from extranet.messaging import (
     message_post,
+    thread_get_for_supplier,
     thread_list_for_staff,
     thread_list_for_supplier,
     thread_mark_read,
@@ -77,7 +78,9 @@ class SupplierThreadView(SupplierRequiredMixin, View):
     """One thread: reading it marks it read; POST replies."""
 
     def get_thread(self, request: HttpRequest, pk: int) -> MessageThread:
-        thread = MessageThread.objects.filter(pk=pk, supplier_id=self.membership.supplier_id).first()
+        thread = thread_get_for_supplier(
+            supplier_id=self.membership.supplier_id, thread_id=pk, user=self.membership.user
+        )
         if thread is None:
             raise refuse_out_of_scope(request, MessageThread, pk, self.membership.supplier_id)
         return thread

@@ -24,6 +24,7 @@ from extranet.models import (
     ProposedOrderEvent,
     ProposedOrderLine,
     SupplierMembership,
+    ThreadReadState,
 )
 from tests.extranet.conftest import PERSONAS, World
 
@@ -337,6 +338,48 @@ MATRIX = [
         a_ro="405 403 403 403 403",
         b_admin="405 404 405 405 405",
     ),
+    api(
+        "api threads",
+        lambda w: "/api/v1/extranet/threads/",
+        lambda w: {"subject": "Catalogue shoot", "body": "When?"},
+        a_admin="200 201 405 405 405",
+        a_member="200 201 405 405 405",
+        a_ro=READ_RO,
+        b_admin="200 201 405 405 405",  # a thread of B's own
+    ),
+    api(
+        "api unread threads",
+        lambda w: "/api/v1/extranet/threads/unread/",
+        a_admin=READ,
+        a_member=READ,
+        a_ro=READ_RO,
+        b_admin=READ,
+    ),
+    api(
+        "api thread",
+        lambda w: f"/api/v1/extranet/threads/{w.thread_a.pk}/",
+        a_admin=READ,
+        a_member=READ,
+        a_ro=READ_RO,
+        b_admin="404 405 405 405 405",
+    ),
+    api(
+        "api thread messages",
+        lambda w: f"/api/v1/extranet/threads/{w.thread_a.pk}/messages/",
+        lambda w: {"body": "Friday works."},
+        a_admin="200 201 405 405 405",
+        a_member="200 201 405 405 405",
+        a_ro=READ_RO,
+        b_admin="404 404 405 405 405",
+    ),
+    api(
+        "api mark thread read",
+        lambda w: f"/api/v1/extranet/threads/{w.thread_a.pk}/read/",
+        a_admin="405 200 405 405 405",
+        a_member="405 200 405 405 405",
+        a_ro="405 200 405 405 405",  # the caller's own read state: every role, as opening the page
+        b_admin="405 404 405 405 405",
+    ),
 ]
 
 
@@ -352,6 +395,7 @@ def snapshot() -> list[Any]:
         list(User.objects.order_by("id").values_list("id", "is_active", "password")),
         list(Message.objects.order_by("id").values_list("id", "thread_id", "body")),
         list(MessageThread.objects.order_by("id").values_list("id", "last_message_id")),
+        list(ThreadReadState.objects.order_by("id").values_list("thread_id", "user_id", "last_read_id")),
         list(Invitation.objects.order_by("id").values_list("id", "email")),
     ]
 
@@ -397,10 +441,12 @@ def test_cross_tenant_refusals_are_audited(world: World) -> None:
 
     assert client.get(f"/extranet/orders/{world.submitted_a.pk}/").status_code == 404
     assert client.get(f"/api/v1/extranet/orders/{world.submitted_a.pk}/").status_code == 404
+    assert client.get(f"/api/v1/extranet/threads/{world.thread_a.pk}/").status_code == 404
     assert client.get("/extranet/orders/999999/").status_code == 404  # missing: nothing to audit
+    assert client.get("/api/v1/extranet/threads/999999/").status_code == 404
 
     events = AuditEvent.objects.filter(action=AuditEvent.Action.CROSS_TENANT)
-    assert events.count() == 2
+    assert events.count() == 3
     assert set(events.values_list("actor_id", flat=True)) == {world.users["b_admin"].pk}
     assert all(event.ip_address == "127.0.0.1" for event in events)
 

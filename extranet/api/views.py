@@ -147,6 +147,7 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = IdCursorPagination
     queryset = Product.objects.none()
     filterset_class = None
+    lookup_value_regex = r"\d+"  # "abc" answers 404 from the router, not a 500 from int()
 
     def get_queryset(self) -> QuerySet[Product]:
         return product_list(supplier_id=_membership(self.request).supplier_id).order_by("-id")
@@ -191,6 +192,7 @@ class OrderViewSet(
     pagination_class = IdCursorPagination
     queryset = ProposedOrder.objects.none()
     filterset_class = None
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet[ProposedOrder]:
         orders = order_list_for_supplier(supplier_id=_membership(self.request).supplier_id)

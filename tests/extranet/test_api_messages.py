@@ -316,3 +316,9 @@ def test_threads_and_messages_cost_the_same_queries_for_3_and_50(
 @pytest.mark.parametrize("pk", ["abc", "99999999999999999999"])
 def test_a_thread_id_that_is_no_id_answers_404(world: World, pk: str) -> None:
     assert world.client("a_admin").get(f"{API}{pk}/").status_code == 404
+
+
+@pytest.mark.parametrize("resource", ["products", "orders"])
+@pytest.mark.parametrize("pk", ["abc", "99999999999999999999"])
+def test_a_product_or_order_id_that_is_no_id_answers_404(world: World, resource: str, pk: str) -> None:
+    assert world.client("a_admin").get(f"/api/v1/extranet/{resource}/{pk}/").status_code == 404

@@ -358,9 +358,9 @@ def _prepare(plan: _Plan, chunk: list[_Record], layout: _PlainLayout | None = No
     prepared = _Prepared(plan=plan, rows=len(chunk))
     if plan.kind == ImportJob.Kind.CUSTOMERS:
         for record in chunk:
-            row = _customer_row(plan, record, prepared.errors)
-            if row is not None:
-                prepared.customers.append(row)
+            customer = _customer_row(plan, record, prepared.errors)
+            if customer is not None:
+                prepared.customers.append(customer)
         return prepared
     slow: list[_Record] = []
     if layout is None:
@@ -393,9 +393,9 @@ def _prepare(plan: _Plan, chunk: list[_Record], layout: _PlainLayout | None = No
             else:
                 keep.append(row)
         prepared.plain = keep
-    for row in sorted(events_by_row):
-        prepared.events.append(events_by_row[row])
-        prepared.owners.append(row)
+    for number in sorted(events_by_row):
+        prepared.events.append(events_by_row[number])
+        prepared.owners.append(number)
     return prepared
 
 

@@ -51,16 +51,19 @@ _define(_STAGING, _STAGING_COLUMNS)
 # written with their interaction's id in the same statement. A row that names an unknown product or
 # location is left out and answered by number.
 _STORE = """
-WITH raw AS MATERIALIZED (DELETE FROM ingest_plain_events RETURNING *),
+WITH raw AS MATERIALIZED (SELECT * FROM ingest_plain_events),
 resolved AS MATERIALIZED (
     SELECT raw.*, p.id AS product_id, p.supplier_id, p.cost, COALESCE(raw.unit_price, p.price) AS price,
         l.id AS location_id,
         (raw.sku IS NOT NULL AND p.id IS NULL) OR (raw.location IS NOT NULL AND l.id IS NULL) AS unknown
     FROM raw
     LEFT JOIN LATERAL (
-        SELECT p.id, p.supplier_id, p.cost, p.price FROM crm_product p WHERE p.sku = raw.sku LIMIT 1
+        SELECT p.id, p.supplier_id, p.cost, p.price FROM crm_product p
+        WHERE raw.sku IS NOT NULL AND p.sku = raw.sku LIMIT 1
     ) p ON true
-    LEFT JOIN LATERAL (SELECT l.id FROM crm_location l WHERE l.code = raw.location LIMIT 1) l ON true
+    LEFT JOIN LATERAL (
+        SELECT l.id FROM crm_location l WHERE raw.location IS NOT NULL AND l.code = raw.location LIMIT 1
+    ) l ON true
 ),
 firsts AS MATERIALIZED (
     SELECT DISTINCT ON (external_id) * FROM resolved WHERE NOT unknown ORDER BY external_id, n
@@ -79,7 +82,7 @@ looked AS MATERIALIZED (
     ) ci ON true
 ),
 people AS MATERIALIZED (
-    SELECT nextval(pg_get_serial_sequence('customers_customer', 'id')) AS id, grouped.*
+    SELECT nextval((SELECT pg_get_serial_sequence('customers_customer', 'id'))::regclass) AS id, grouped.*
     FROM (
         SELECT customer_external_id, (array_agg(COALESCE(name, '') ORDER BY n))[1] AS name,
             min(occurred_at) AS signup_at, min(n) AS first_n
@@ -100,7 +103,7 @@ identities_written AS (
     SELECT id, %(source)s, customer_external_id, 'new', 'no customer matched; created', %(now)s FROM people
 ),
 planned AS MATERIALIZED (
-    SELECT nextval(pg_get_serial_sequence('customers_interaction', 'id')) AS interaction_id, events.*
+    SELECT nextval((SELECT pg_get_serial_sequence('customers_interaction', 'id'))::regclass) AS interaction_id, events.*
     FROM (
         SELECT l.*, COALESCE(l.known_customer_id, people.id) AS customer_id,
             COALESCE(l.amount, CASE WHEN l.product_id IS NOT NULL AND l.currency IS NOT NULL
@@ -159,8 +162,15 @@ def plain_events_store(*, source_id: int, rows: list[tuple[Any, ...]], now: dt.d
     if not rows:
         return StagedResult()
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")  # compiling the statement costs more than it saves
+        cursor.execute("SELECT current_setting('jit')")
+        [jit] = cursor.fetchone()
+        # JIT compiling costs more than it saves. The temporary table has no statistics, so every row
+        # count is guessed at one: nested loops would join each new customer to every row (quadratic);
+        # the probes are LATERAL subqueries, which remain nested loops. Both settings are put back after.
+        cursor.execute("SELECT set_config('jit', 'off', true), set_config('enable_nestloop', 'off', true)")
         _staging(cursor, _STAGING, _STAGING_COLUMNS)
+        # Emptied at each commit; emptied here too for a chunk in a longer transaction (a test's).
+        cursor.execute(f"TRUNCATE {_STAGING}")
         _copy(
             cursor,
             f"COPY {_STAGING} ({', '.join(name for name, _type in PLAIN_COLUMNS)}) FROM STDIN",
@@ -169,6 +179,7 @@ def plain_events_store(*, source_id: int, rows: list[tuple[Any, ...]], now: dt.d
         )
         cursor.execute(_STORE, {"source": source_id, "now": now})
         unknown, interaction_ids, customer_ids, taken = cursor.fetchone()
+        cursor.execute("SELECT set_config('jit', %s, true), set_config('enable_nestloop', 'on', true)", [jit])
     return StagedResult(
         unknown=unknown,
         interaction_ids=interaction_ids,

@@ -363,11 +363,13 @@ _PLAIN_AMOUNT = re.compile(r"^[0-9]{1,14}(?:\.[0-9]{1,2})?$")
 _PLAIN_PRICE = re.compile(r"^[0-9]{1,12}(?:\.[0-9]{1,2})?$")
 _PLAIN_CURRENCY = re.compile(r"^[A-Z]{3}$")
 _FORMULA_STARTS = frozenset(FORMULA_STARTS)
+_PAD = [""]
 
 
 @dataclass
 class _PlainLayout:
-    """Where each target's value sits in a record, for reading plain rows (-1: no column)."""
+    """Where each target's value sits in a record, for reading plain rows (``width``, one past the
+    record's values, where ``_plain_event`` puts an empty one, for a target without a column)."""
 
     width: int
     columns: list[int]  # every mapped column's index, for the cell checks
@@ -403,7 +405,7 @@ class _PlainLayout:
             contact=[index[t] for t in ("customer_email", "customer_phone") if t in index],
             properties=properties,
             **{
-                target: index.get(mapped, -1)
+                target: index.get(mapped, plan.width)
                 for target, mapped in (
                     ("external_id", "external_id"),
                     ("customer_id", "customer_id"),
@@ -441,40 +443,38 @@ def _plain_event(layout: _PlainLayout, record: _Record) -> tuple[Any, ...] | Non
         if values[position]:
             return None
 
-    def cell(position: int) -> str:
-        return values[position] if position >= 0 else ""
-
-    external_id, customer_id = cell(layout.external_id), cell(layout.customer_id)
-    name, summary = cell(layout.name), cell(layout.summary)
+    cells = values + _PAD
+    external_id, customer_id = cells[layout.external_id], cells[layout.customer_id]
+    name, summary = cells[layout.name], cells[layout.summary]
     if not 0 < len(external_id) <= 128 or not 0 < len(customer_id) <= 128:
         return None
     if len(name) > 200 or len(summary) > 500:
         return None
-    kind = _choice("kind", cell(layout.kind)) if layout.kind >= 0 and values[layout.kind] else ""
-    channel = (
-        _choice("channel", cell(layout.channel)) if layout.channel >= 0 and values[layout.channel] else ""
-    )
+    kind, channel = cells[layout.kind], cells[layout.channel]
+    kind = _choice("kind", kind) if kind else ""
+    channel = _choice("channel", channel) if channel else ""
     if kind not in _KIND_VALUES or channel not in _CHANNEL_VALUES:
         return None
-    occurred = cell(layout.occurred_at)
+    occurred = cells[layout.occurred_at]
     occurred_at = _datetime(occurred) if occurred else None
     if occurred_at is None or occurred_at.utcoffset().seconds % 60:  # type: ignore[union-attr]
         return None  # (an offset in seconds, from before 1908 in Seoul: parse_datetime refuses it)
-    amount_text, currency = _number(cell(layout.amount)), cell(layout.currency)
+    amount_text, currency = cells[layout.amount], cells[layout.currency]
     amount = None
     if amount_text:
+        amount_text = _number(amount_text)
         if not _PLAIN_AMOUNT.match(amount_text):
             return None
         amount = Decimal(amount_text)
     if currency and not _PLAIN_CURRENCY.match(currency):
         return None
-    nps_text = cell(layout.nps_score)
+    nps_text = cells[layout.nps_score]
     nps_score = None
     if nps_text:
         if kind != "survey" or not _DIGITS.match(nps_text) or int(nps_text) > 10:
             return None
         nps_score = int(nps_text)
-    sku, quantity_text, price_text = cell(layout.sku), cell(layout.quantity), _number(cell(layout.unit_price))
+    sku, quantity_text, price_text = cells[layout.sku], cells[layout.quantity], cells[layout.unit_price]
     quantity = unit_price = None
     if sku or quantity_text or price_text:
         if not sku or len(sku) > 64 or kind not in _LINE_KINDS:
@@ -485,6 +485,7 @@ def _plain_event(layout: _PlainLayout, record: _Record) -> tuple[Any, ...] | Non
                 return None
             quantity = int(quantity_text)
         if price_text:
+            price_text = _number(price_text)
             if not _PLAIN_PRICE.match(price_text):
                 return None
             unit_price = Decimal(price_text)
@@ -494,7 +495,7 @@ def _plain_event(layout: _PlainLayout, record: _Record) -> tuple[Any, ...] | Non
         return None  # an amount required with a currency (a purchase's lines give it)
     if kind in _LINE_KINDS and amount is None and not (sku and currency):
         return None  # a purchase or return needs an amount, or lines and a currency
-    location = cell(layout.location)
+    location = cells[layout.location]
     if len(location) > 40:
         return None
     properties = None

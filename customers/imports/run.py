@@ -366,11 +366,13 @@ def _prepare(plan: _Plan, chunk: list[_Record], layout: _PlainLayout | None = No
     if layout is None:
         slow = chunk
     else:
+        seen: set[str] = set()
         for record in chunk:
             row = _plain_event(layout, record)
-            if row is None:
+            if row is None or row[1] in seen:  # a repeat goes the ordinary way, and the first with it
                 slow.append(record)
             else:
+                seen.add(row[1])
                 prepared.plain.append(row)
                 prepared.plain_records[record.row] = record
     events_by_row: dict[int, dict[str, Any]] = {}
@@ -381,18 +383,24 @@ def _prepare(plan: _Plan, chunk: list[_Record], layout: _PlainLayout | None = No
     if prepared.plain and events_by_row:
         # An event or a customer that a row going the ordinary way names too goes that way whole: the
         # first of an event's copies is the one stored, the first row of a new customer gives its fields.
+        # (Until nothing moves: a row that moves takes its event's and customer's other rows along.)
         external_ids = {event.get("external_id") for event in events_by_row.values()}
         customer_ids = {event["customer"].get("id") for event in events_by_row.values()}
-        keep = []
-        for row in prepared.plain:
-            if row[1] in external_ids or row[2] in customer_ids:
-                record = prepared.plain_records.pop(row[0])
-                event = _event(plan, record, prepared.errors)
-                assert event is not None  # a plain row
-                events_by_row[record.row] = event
-            else:
-                keep.append(row)
-        prepared.plain = keep
+        moved = True
+        while moved:
+            moved, keep = False, []
+            for row in prepared.plain:
+                if row[1] in external_ids or row[2] in customer_ids:
+                    record = prepared.plain_records.pop(row[0])
+                    event = _event(plan, record, prepared.errors)
+                    assert event is not None  # a plain row
+                    events_by_row[record.row] = event
+                    moved = moved or row[1] not in external_ids or row[2] not in customer_ids
+                    external_ids.add(row[1])
+                    customer_ids.add(row[2])
+                else:
+                    keep.append(row)
+            prepared.plain = keep
     for number in sorted(events_by_row):
         prepared.events.append(events_by_row[number])
         prepared.owners.append(number)

@@ -3,9 +3,8 @@
 An import's chunk is mostly plain rows: values that need no trimming, in the forms the import reads
 (see ``customers.imports.rows._plain_event``), naming the customer by their id in the import's source
 system. Those rows are typed in Python (a few microseconds each), COPYed into a temporary table, and
-one statement does the rest set-based: it looks up the products and locations the rows name, drops the
-repeats of an event within the chunk, looks each event up (stored already?) and each customer id up
-(known identity?), creates one customer and identity per unknown id (named after its first row, signed
+one statement does the rest set-based: it looks up the products and locations the rows name, looks
+each event up (stored already?) and each new event's customer id (a known identity?), creates one customer and identity per unknown id (named after its first row, signed
 up at its earliest event), and inserts the interactions and their purchase lines. The rows it cannot
 take (an unknown SKU or location) come back by row number and go the ordinary way, which names their
 error; everything else the import reads goes that way too.
@@ -46,50 +45,46 @@ _STAGING_COLUMNS = ", ".join(f"{name} {pg_type}" for name, pg_type in PLAIN_COLU
 _define(_STAGING, _STAGING_COLUMNS)
 
 # Every probe is a LATERAL subquery, so that the plan stays one index probe per row whatever the planner
-# guesses of the temporary table (which has no statistics): plain joins may hash a whole table. The new
-# customers' and interactions' ids come from their sequences in the statement, so that the lines can be
-# written with their interaction's id in the same statement. A row that names an unknown product or
-# location is left out and answered by number.
+# guesses of the temporary table (which has no statistics): plain joins may hash a whole table. Each
+# event is probed (stored already?), each new event's customer id once (a known identity?). The rows hold
+# no event twice (``_prepare`` sends repeats the ordinary way). The new customers' and interactions' ids
+# come from their sequences in the statement, so that the lines are written with their interaction's id
+# in the same statement. A row that names an unknown product or location is left out, answered by number.
 _STORE = """
-WITH raw AS MATERIALIZED (SELECT * FROM ingest_plain_events),
-resolved AS MATERIALIZED (
-    SELECT raw.*, p.id AS product_id, p.supplier_id, p.cost, COALESCE(raw.unit_price, p.price) AS price,
-        l.id AS location_id,
-        (raw.sku IS NOT NULL AND p.id IS NULL) OR (raw.location IS NOT NULL AND l.id IS NULL) AS unknown
-    FROM raw
+WITH staged AS MATERIALIZED (
+    SELECT s.*, p.id AS product_id, p.supplier_id, p.cost, COALESCE(s.unit_price, p.price) AS price,
+        l.id AS location_id, i.id AS stored_id,
+        (s.sku IS NOT NULL AND p.id IS NULL) OR (s.location IS NOT NULL AND l.id IS NULL) AS unknown
+    FROM ingest_plain_events s
     LEFT JOIN LATERAL (
         SELECT p.id, p.supplier_id, p.cost, p.price FROM crm_product p
-        WHERE raw.sku IS NOT NULL AND p.sku = raw.sku LIMIT 1
+        WHERE s.sku IS NOT NULL AND p.sku = s.sku LIMIT 1
     ) p ON true
     LEFT JOIN LATERAL (
-        SELECT l.id FROM crm_location l WHERE raw.location IS NOT NULL AND l.code = raw.location LIMIT 1
+        SELECT l.id FROM crm_location l WHERE s.location IS NOT NULL AND l.code = s.location LIMIT 1
     ) l ON true
-),
-firsts AS MATERIALIZED (
-    SELECT DISTINCT ON (external_id) * FROM resolved WHERE NOT unknown ORDER BY external_id, n
-),
-looked AS MATERIALIZED (
-    SELECT f.*, i.id AS stored_id, ci.customer_id AS known_customer_id
-    FROM firsts f
     LEFT JOIN LATERAL (
         SELECT i.id FROM customers_interaction i
-        WHERE i.source_system_id = %(source)s AND i.external_id = f.external_id LIMIT 1
+        WHERE i.source_system_id = %(source)s AND i.external_id = s.external_id LIMIT 1
     ) i ON true
-    LEFT JOIN LATERAL (
-        SELECT ci.customer_id FROM customers_customeridentity ci
-        WHERE i.id IS NULL AND ci.source_system_id = %(source)s AND ci.external_id = f.customer_external_id
-        LIMIT 1
-    ) ci ON true
 ),
-people AS MATERIALIZED (
-    SELECT nextval((SELECT pg_get_serial_sequence('customers_customer', 'id'))::regclass) AS id, grouped.*
+fresh AS NOT MATERIALIZED (SELECT * FROM staged WHERE NOT unknown AND stored_id IS NULL),
+named AS MATERIALIZED (
+    SELECT g.*, ci.customer_id AS known_customer_id
     FROM (
         SELECT customer_external_id, (array_agg(COALESCE(name, '') ORDER BY n))[1] AS name,
             min(occurred_at) AS signup_at, min(n) AS first_n
-        FROM looked WHERE stored_id IS NULL AND known_customer_id IS NULL
-        GROUP BY customer_external_id
-    ) grouped
-    ORDER BY first_n
+        FROM fresh GROUP BY customer_external_id
+    ) g
+    LEFT JOIN LATERAL (
+        SELECT ci.customer_id FROM customers_customeridentity ci
+        WHERE ci.source_system_id = %(source)s AND ci.external_id = g.customer_external_id LIMIT 1
+    ) ci ON true
+),
+people AS MATERIALIZED (
+    SELECT nextval((SELECT pg_get_serial_sequence('customers_customer', 'id'))::regclass) AS id,
+        customer_external_id, name, signup_at
+    FROM named WHERE known_customer_id IS NULL ORDER BY first_n
 ),
 customers_written AS (
     INSERT INTO customers_customer (
@@ -103,16 +98,14 @@ identities_written AS (
     SELECT id, %(source)s, customer_external_id, 'new', 'no customer matched; created', %(now)s FROM people
 ),
 planned AS MATERIALIZED (
-    SELECT nextval((SELECT pg_get_serial_sequence('customers_interaction', 'id'))::regclass) AS interaction_id, events.*
-    FROM (
-        SELECT l.*, COALESCE(l.known_customer_id, people.id) AS customer_id,
-            COALESCE(l.amount, CASE WHEN l.product_id IS NOT NULL AND l.currency IS NOT NULL
-                THEN l.price * l.quantity END) AS total
-        FROM looked l
-        LEFT JOIN people ON l.known_customer_id IS NULL AND people.customer_external_id = l.customer_external_id
-        WHERE l.stored_id IS NULL
-    ) events
-    ORDER BY n
+    SELECT nextval((SELECT pg_get_serial_sequence('customers_interaction', 'id'))::regclass) AS interaction_id,
+        f.*, COALESCE(named.known_customer_id, people.id) AS customer_id,
+        COALESCE(f.amount, CASE WHEN f.product_id IS NOT NULL AND f.currency IS NOT NULL
+            THEN f.price * f.quantity END) AS total
+    FROM fresh f
+    JOIN named ON named.customer_external_id = f.customer_external_id
+    LEFT JOIN people ON people.customer_external_id = f.customer_external_id
+    ORDER BY f.n
 ),
 interactions_written AS (
     INSERT INTO customers_interaction (
@@ -132,17 +125,17 @@ lines_written AS (
     FROM planned WHERE product_id IS NOT NULL
 )
 SELECT
-    ARRAY(SELECT n FROM resolved WHERE unknown ORDER BY n),
+    ARRAY(SELECT n FROM staged WHERE unknown ORDER BY n),
     ARRAY(SELECT interaction_id FROM planned ORDER BY interaction_id),
     ARRAY(SELECT DISTINCT customer_id FROM planned ORDER BY customer_id),
-    (SELECT count(*) FROM resolved WHERE NOT unknown)
+    (SELECT count(*) FROM staged WHERE NOT unknown)
 """
 
 
 @dataclass
 class StagedResult:
     """What storing plain rows did: the rows it could not take (by number), the interactions it created
-    with their customers, and how many rows were duplicates (stored before, or repeated in the chunk)."""
+    with their customers, and how many rows were duplicates (stored before)."""
 
     unknown: list[int] = field(default_factory=list)
     interaction_ids: list[int] = field(default_factory=list)

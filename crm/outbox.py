@@ -21,12 +21,14 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], None]
 Merger = Callable[[list[dict[str, Any]]], dict[str, Any]]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
-_mergers: dict[str, Merger] = {}
+_mergers: dict[str, tuple[Merger, Callable[[dict[str, Any]], int]]] = {}
 
 RELAY_BATCH = 100
 MAX_ATTEMPTS = 10
-# At most this many pending messages of a topic handled as one (see ``merges``).
+# At most this many pending messages of a topic handled as one, of at most this size together (see
+# ``merges``): the handlers' statements grow with the merged payload.
 MERGE_LIMIT = 10
+MERGE_SIZE = 10_000
 
 
 def handles(topic: str) -> Callable[[Handler], Handler]:
@@ -40,14 +42,17 @@ def handles(topic: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def merges(topic: str) -> Callable[[Merger], Merger]:
+def merges(
+    topic: str, *, size: Callable[[dict[str, Any]], int] = lambda payload: 1
+) -> Callable[[Merger], Merger]:
     """Register the decorated function as the way to merge pending messages of ``topic`` into one
     payload, which the handlers then take once for all of them (a backlog of ingested batches costs the
-    handlers' statements once, not once per batch). Only for topics whose handlers give the same result
-    for the merged payload as for its parts one after the other."""
+    handlers' statements once, not once per batch): up to ``MERGE_LIMIT`` messages whose ``size`` adds
+    up to at most ``MERGE_SIZE``. Only for topics whose handlers give the same result for the merged
+    payload as for its parts one after the other."""
 
     def register(merger: Merger) -> Merger:
-        _mergers[topic] = merger
+        _mergers[topic] = (merger, size)
         return merger
 
     return register
@@ -88,17 +93,23 @@ def outbox_relay(*, limit: int = RELAY_BATCH) -> int:
 def _runs(messages: list[OutboxMessage]) -> list[list[OutboxMessage]]:
     """The messages in order, consecutive ones of a topic that merges grouped (at most ``MERGE_LIMIT``)."""
     runs: list[list[OutboxMessage]] = []
+    total = 0
     for message in messages:
         last = runs[-1] if runs else None
+        merger = _mergers.get(message.topic)
+        size = merger[1](message.payload) if merger else 0
         if (
             last is not None
-            and message.topic in _mergers
+            and merger is not None
             and last[0].topic == message.topic
             and len(last) < MERGE_LIMIT
+            and total + size <= MERGE_SIZE
         ):
             last.append(message)
+            total += size
         else:
             runs.append([message])
+            total = size
     return runs
 
 
@@ -108,7 +119,7 @@ def _relay_merged(group: list[OutboxMessage]) -> bool:
     topic = group[0].topic
     try:
         with transaction.atomic():
-            payload = _mergers[topic]([message.payload for message in group])
+            payload = _mergers[topic][0]([message.payload for message in group])
             for handler in _handlers.get(topic, []):
                 handler(payload)
     except Exception:

@@ -14,7 +14,7 @@ from customers.analytics import customer_analytics_apply, customer_analytics_ref
 from customers.ingest import TOPIC_INGESTED
 
 
-@merges(TOPIC_INGESTED)
+@merges(TOPIC_INGESTED, size=lambda payload: len(payload["interaction_ids"]))
 def merge_ingested(payloads: list[dict[str, Any]]) -> dict[str, Any]:
     """Several ingested batches as one: their interactions, and the customers they touched. Folding the
     interactions in and re-evaluating the customers' segments once gives what doing it per batch does."""

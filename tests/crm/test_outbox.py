@@ -34,7 +34,7 @@ def topic(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
             merged["fail"] = True
         return merged
 
-    monkeypatch.setitem(outbox._mergers, "t", merger)
+    monkeypatch.setitem(outbox._mergers, "t", (merger, lambda payload: payload["n"]))
     return seen
 
 
@@ -50,6 +50,7 @@ def test_consecutive_messages_of_a_merging_topic_are_handled_once(topic) -> None
 
 def test_a_run_is_at_most_merge_limit_messages_and_other_topics_keep_their_place(topic, monkeypatch) -> None:
     monkeypatch.setattr(outbox, "MERGE_LIMIT", 2)
+    monkeypatch.setattr(outbox, "MERGE_SIZE", 6)
     other: list[dict[str, Any]] = []
     monkeypatch.setitem(outbox._handlers, "other", [other.append])
     for payload in ({"n": 1}, {"n": 2}, {"n": 4}, {"x": 1}, {"n": 8}):
@@ -57,6 +58,14 @@ def test_a_run_is_at_most_merge_limit_messages_and_other_topics_keep_their_place
     assert outbox.outbox_relay() == 5
     assert topic == [{"n": 3}, {"n": 4}, {"n": 8}]
     assert other == [{"x": 1}]
+
+
+def test_a_run_stops_before_merge_size(topic, monkeypatch) -> None:
+    monkeypatch.setattr(outbox, "MERGE_SIZE", 3)
+    for n in (1, 2, 1, 5):
+        OutboxMessage.objects.create(topic="t", payload={"n": n})
+    assert outbox.outbox_relay() == 4
+    assert topic == [{"n": 3}, {"n": 1}, {"n": 5}]
 
 
 def test_a_merged_run_that_fails_is_handled_one_by_one(topic) -> None:

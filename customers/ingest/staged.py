@@ -155,8 +155,8 @@ def plain_events_store(*, source_id: int, rows: list[tuple[Any, ...]], now: dt.d
     if not rows:
         return StagedResult()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('jit')")
-        [jit] = cursor.fetchone()
+        cursor.execute("SELECT current_setting('jit'), current_setting('enable_nestloop')")
+        jit, nestloop = cursor.fetchone()
         # JIT compiling costs more than it saves. The temporary table has no statistics, so every row
         # count is guessed at one: nested loops would join each new customer to every row (quadratic);
         # the probes are LATERAL subqueries, which remain nested loops. Both settings are put back after.
@@ -172,7 +172,9 @@ def plain_events_store(*, source_id: int, rows: list[tuple[Any, ...]], now: dt.d
         )
         cursor.execute(_STORE, {"source": source_id, "now": now})
         unknown, interaction_ids, customer_ids, taken = cursor.fetchone()
-        cursor.execute("SELECT set_config('jit', %s, true), set_config('enable_nestloop', 'on', true)", [jit])
+        cursor.execute(
+            "SELECT set_config('jit', %s, true), set_config('enable_nestloop', %s, true)", [jit, nestloop]
+        )
     return StagedResult(
         unknown=unknown,
         interaction_ids=interaction_ids,

@@ -703,6 +703,9 @@ def test_plain_rows_take_one_statement(create, run) -> None:
             ]
         )
     assert counts == [["COPY", "WITH"], ["COPY", "WITH"]]
+    with connection.cursor() as cursor:  # the statement's settings are put back
+        cursor.execute("SELECT current_setting('enable_nestloop'), current_setting('jit')")
+        assert cursor.fetchone()[0] == "on"
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="plain rows take one statement on PostgreSQL")

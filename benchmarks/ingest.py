@@ -40,7 +40,10 @@ def main() -> None:
     parser.add_argument("--csv-rows", type=int, default=1_000_000)
     parser.add_argument("--only", choices=["api", "csv"], help="run one of the two measurements")
     parser.add_argument(
-        "--drain-seconds", type=float, default=600, help="how long to wait for the outbox after the batches"
+        "--drain-seconds",
+        type=float,
+        default=600,
+        help="how long to wait for the outbox after the batches, and to relay the import's",
     )
     args = parser.parse_args()
     if args.ci:
@@ -123,7 +126,7 @@ def main() -> None:
         return events
 
     if args.only == "csv":
-        csv_import(args.csv_rows, skus, user)
+        csv_import(args.csv_rows, skus, user, args.drain_seconds)
         return
     bodies = {c: [dumps(batch(c, b)) for b in range(args.batches)] for c in range(args.clients)}
     headers = {"Content-Type": "application/json", "Authorization": f"Token {token.key}"}
@@ -201,11 +204,12 @@ def main() -> None:
     if run.statuses.keys() != {200} or created != args.clients * args.batches * args.batch_size:
         sys.exit("some batches failed")
     if args.only != "api":
-        csv_import(args.csv_rows, skus, user)
+        csv_import(args.csv_rows, skus, user, args.drain_seconds)
 
 
-def csv_import(rows: int, skus: list[str], user: Any) -> None:
-    """Time a CSV import of ``rows`` events as the Celery task runs it."""
+def csv_import(rows: int, skus: list[str], user: Any, drain_seconds: float) -> None:
+    """Time a CSV import of ``rows`` events as the Celery task runs it, then relay its outbox for at
+    most ``drain_seconds``."""
     import csv
     import tempfile
 
@@ -277,15 +281,24 @@ def csv_import(rows: int, skus: list[str], user: Any) -> None:
             upload=File(upload, name="bench.csv"), kind="events", source_system=source, user=user
         )
     import_start(job=job, mapping=mapping_suggest(kind="events", header=header))
-    started = time.perf_counter()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = f"/proc/{cursor.fetchone()[0]}/stat"
+    started, cpu_started, backend_started = time.perf_counter(), time.process_time(), _cpu_of(backend)
     while import_run(job_id=job.pk) not in {"completed", "failed"}:
         pass
     elapsed = time.perf_counter() - started
+    python_cpu, backend_cpu = time.process_time() - cpu_started, _cpu_of(backend) - backend_started
     job = ImportJob.objects.get(pk=job.pk)
     drain_started = time.perf_counter()
-    while outbox_relay():
+    while time.perf_counter() - drain_started < drain_seconds and outbox_relay():
         pass
     drain = time.perf_counter() - drain_started
+    from crm.models import OutboxMessage
+
+    pending = OutboxMessage.objects.filter(processed_at__isnull=True).count()
     os.unlink(path)
     print_json(
         "CSV import of events (the Celery task's work, in this process)",
@@ -296,11 +309,20 @@ def csv_import(rows: int, skus: list[str], user: Any) -> None:
             "created / duplicates / rejected": f"{job.created_rows:,} / {job.duplicate_rows:,} / {job.rejected_rows:,}",
             "seconds": elapsed,
             "rows/s": rows / elapsed,
+            "CPU s: this process / its PostgreSQL backend": f"{python_cpu:.1f} / {backend_cpu:.1f}",
+            "CPU µs a row: this process / PostgreSQL": f"{python_cpu / rows * 1e6:.1f} / {backend_cpu / rows * 1e6:.1f}",
             "analytics from its outbox (s)": drain,
+            "outbox messages pending": pending,
         },
     )
     if job.status != "completed" or job.created_rows != rows:
         sys.exit("the CSV import did not create every row")
+
+
+def _cpu_of(stat: str) -> float:
+    """CPU seconds (user + system) a local process used so far, from its ``/proc/<pid>/stat``."""
+    fields = open(stat).read().rsplit(")", 1)[1].split()  # noqa: SIM115
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _sample_identities(limit: int) -> list[tuple[str, str]]:

@@ -312,20 +312,20 @@ def _apply(ids: list[int], now: dt.datetime) -> set[int]:
 
 
 def _rescore(customer_ids: list[int], now: dt.datetime) -> None:
-    """Recompute the scores of rows from their own columns (two statements: the group and the churn risk
-    read the new R, F and M)."""
+    """Recompute the scores of rows from their own columns, in one statement: the group and the churn
+    risk read the new R, F and M from a subquery (two UPDATEs wrote each row twice)."""
     q = _Query(now)
+    risk = _clamped(
+        _risk(q, "s.r", f"{TABLE}.last_interaction_at", f"{TABLE}.last_nps", f"{TABLE}.visits_30d")
+    )
     sql = f"""
-    UPDATE {TABLE} SET rfm_recency = {_recency(q, "last_purchase_at")},
-        rfm_frequency = {_frequency("purchases_total")}, rfm_monetary = {_monetary("lifetime_value", "purchases_total")},
-        updated_at = {q.at()}
-    WHERE customer_id IN ({q.ids(customer_ids)})
-    """
-    _execute(q, sql)
-    q = _Query(now)
-    risk = _clamped(_risk(q, "rfm_recency", "last_interaction_at", "last_nps", "visits_30d"))
-    sql = f"""
-    UPDATE {TABLE} SET rfm_group = {_group("rfm_recency", "rfm_frequency")}, churn_risk = {risk}
-    WHERE customer_id IN ({q.ids(customer_ids)})
+    UPDATE {TABLE} SET rfm_recency = s.r, rfm_frequency = s.f, rfm_monetary = s.m,
+        rfm_group = {_group("s.r", "s.f")}, churn_risk = {risk}, updated_at = {q.at()}
+    FROM (
+        SELECT customer_id, {_recency(q, "last_purchase_at")} AS r, {_frequency("purchases_total")} AS f,
+            {_monetary("lifetime_value", "purchases_total")} AS m
+        FROM {TABLE} WHERE customer_id IN ({q.ids(customer_ids)})
+    ) AS s
+    WHERE {TABLE}.customer_id = s.customer_id
     """
     _execute(q, sql)

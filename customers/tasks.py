@@ -8,10 +8,20 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import translation
 
-from crm.outbox import handles
+from crm.outbox import handles, merges
 from customers import imports
 from customers.analytics import customer_analytics_apply, customer_analytics_refresh
 from customers.ingest import TOPIC_INGESTED
+
+
+@merges(TOPIC_INGESTED, size=lambda payload: len(payload["interaction_ids"]))
+def merge_ingested(payloads: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several ingested batches as one: their interactions, and the customers they touched. Folding the
+    interactions in and re-evaluating the customers' segments once gives what doing it per batch does."""
+    return {
+        "customer_ids": sorted({pk for payload in payloads for pk in payload.get("customer_ids") or []}),
+        "interaction_ids": [pk for payload in payloads for pk in payload["interaction_ids"]],
+    }
 
 
 @handles(TOPIC_INGESTED)

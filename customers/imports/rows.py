@@ -5,18 +5,21 @@ import functools
 import logging
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypeAlias
 
+import orjson
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from psycopg.types.json import Jsonb
 
 from crm.exports import FORMULA_STARTS, is_formula
 from customers.contact import normalize_email, normalize_phone
 from customers.imports.files import _Record
 from customers.imports.mapping import IGNORE, PROPERTY, _normal
-from customers.ingest import CustomerRow
+from customers.ingest import LINE_KINDS, CustomerRow
 from customers.models import Interaction, SourceSystem
 
 logger = logging.getLogger(__name__)
@@ -348,6 +351,180 @@ def _choices(target: str) -> dict[str, str]:
 def _choice(target: str, value: str) -> str:
     """The choice a cell names (a file repeats a few values over and over: each is normalised once)."""
     return _choices(target).get(_normal(value), value)
+
+
+# --- plain rows: typed here, stored by one statement (customers.ingest.staged) ----------------------
+
+_LINE_KINDS = frozenset(LINE_KINDS)
+_KIND_VALUES = frozenset(Interaction.Kind.values)
+_CHANNEL_VALUES = frozenset(Interaction.Channel.values)
+_DIGITS = re.compile(r"^[0-9]{1,6}$")
+_PLAIN_AMOUNT = re.compile(r"^[0-9]{1,14}(?:\.[0-9]{1,2})?$")
+_PLAIN_PRICE = re.compile(r"^[0-9]{1,12}(?:\.[0-9]{1,2})?$")
+_PLAIN_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_FORMULA_STARTS = frozenset(FORMULA_STARTS)
+_PAD = [""]
+
+
+@dataclass
+class _PlainLayout:
+    """Where each target's value sits in a record, for reading plain rows (``width``, one past the
+    record's values, where ``_plain_event`` puts an empty one, for a target without a column)."""
+
+    width: int
+    columns: list[int]  # every mapped column's index, for the cell checks
+    external_id: int
+    customer_id: int
+    name: int
+    kind: int
+    channel: int
+    occurred_at: int
+    amount: int
+    currency: int
+    summary: int
+    nps_score: int
+    location: int
+    sku: int
+    quantity: int
+    unit_price: int
+    contact: list[int]  # email and phone: a row that gives either goes the ordinary way
+    properties: list[tuple[int, str]]
+
+    @classmethod
+    def of(cls, plan: _Plan) -> "_PlainLayout":
+        index: dict[str, int] = {}
+        properties = []
+        for position, name, target in plan.columns:
+            if target == PROPERTY:
+                properties.append((position, name))
+            else:
+                index.setdefault(target, position)
+        return cls(
+            width=plan.width,
+            columns=[position for position, _name, _target in plan.columns],
+            contact=[index[t] for t in ("customer_email", "customer_phone") if t in index],
+            properties=properties,
+            **{
+                target: index.get(mapped, plan.width)
+                for target, mapped in (
+                    ("external_id", "external_id"),
+                    ("customer_id", "customer_id"),
+                    ("name", "customer_name"),
+                    ("kind", "kind"),
+                    ("channel", "channel"),
+                    ("occurred_at", "occurred_at"),
+                    ("amount", "amount"),
+                    ("currency", "currency"),
+                    ("summary", "summary"),
+                    ("nps_score", "nps_score"),
+                    ("location", "location"),
+                    ("sku", "sku"),
+                    ("quantity", "quantity"),
+                    ("unit_price", "unit_price"),
+                )
+            },
+        )
+
+
+def _plain_event(layout: _PlainLayout, record: _Record) -> tuple[Any, ...] | None:
+    """A record as a row of ``customers.ingest.staged.PLAIN_COLUMNS`` when it is plain: well formed, no
+    value with spaces around it or starting like a formula (or a sign), no email or phone, and every
+    value one that ``_event`` and ``events_validate`` take as it is. None for any other record, which
+    then goes the ordinary way (and gets its errors there). Whether its product and location exist is
+    the statement's to find out."""
+    values = record.values
+    if record.error or len(values) != layout.width:
+        return None
+    for position in layout.columns:
+        value = values[position]
+        if value and (value[0] in _FORMULA_STARTS or value[0].isspace() or value[-1].isspace()):
+            return None
+    for position in layout.contact:
+        if values[position]:
+            return None
+
+    cells = values + _PAD
+    external_id, customer_id = cells[layout.external_id], cells[layout.customer_id]
+    name, summary = cells[layout.name], cells[layout.summary]
+    if not 0 < len(external_id) <= 128 or not 0 < len(customer_id) <= 128:
+        return None
+    if len(name) > 200 or len(summary) > 500:
+        return None
+    kind, channel = cells[layout.kind], cells[layout.channel]
+    kind = _choice("kind", kind) if kind else ""
+    channel = _choice("channel", channel) if channel else ""
+    if kind not in _KIND_VALUES or channel not in _CHANNEL_VALUES:
+        return None
+    occurred = cells[layout.occurred_at]
+    occurred_at = _datetime(occurred) if occurred else None
+    if occurred_at is None or occurred_at.utcoffset().seconds % 60:  # type: ignore[union-attr]
+        return None  # (an offset in seconds, from before 1908 in Seoul: parse_datetime refuses it)
+    amount_text, currency = cells[layout.amount], cells[layout.currency]
+    amount = None
+    if amount_text:
+        amount_text = _number(amount_text)
+        if not _PLAIN_AMOUNT.match(amount_text):
+            return None
+        amount = Decimal(amount_text)
+    if currency and not _PLAIN_CURRENCY.match(currency):
+        return None
+    nps_text = cells[layout.nps_score]
+    nps_score = None
+    if nps_text:
+        if kind != "survey" or not _DIGITS.match(nps_text) or int(nps_text) > 10:
+            return None
+        nps_score = int(nps_text)
+    sku, quantity_text, price_text = cells[layout.sku], cells[layout.quantity], cells[layout.unit_price]
+    quantity = unit_price = None
+    if sku or quantity_text or price_text:
+        if not sku or len(sku) > 64 or kind not in _LINE_KINDS:
+            return None
+        quantity = 1
+        if quantity_text:
+            if not _DIGITS.match(quantity_text) or not 0 < int(quantity_text) <= 100_000:
+                return None
+            quantity = int(quantity_text)
+        if price_text:
+            price_text = _number(price_text)
+            if not _PLAIN_PRICE.match(price_text):
+                return None
+            unit_price = Decimal(price_text)
+    if amount is not None and not currency:
+        return None  # currency required with an amount
+    if currency and amount is None and not (kind in _LINE_KINDS and sku):
+        return None  # an amount required with a currency (a purchase's lines give it)
+    if kind in _LINE_KINDS and amount is None and not (sku and currency):
+        return None  # a purchase or return needs an amount, or lines and a currency
+    location = cells[layout.location]
+    if len(location) > 40:
+        return None
+    properties = None
+    if layout.properties:
+        given = {name: values[position] for position, name in layout.properties if values[position]}
+        if given:
+            properties = Jsonb(given, dumps=_json_text)
+    return (
+        record.row,
+        external_id,
+        customer_id,
+        name or None,
+        kind,
+        channel,
+        occurred_at,
+        amount,
+        currency or None,
+        summary or None,
+        nps_score,
+        location or None,
+        sku or None,
+        quantity,
+        unit_price,
+        properties,
+    )
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _ingest_errors(plan: _Plan, row: int, by_path: dict[str, list[dict[str, str]]]) -> list[RowError]:

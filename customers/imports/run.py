@@ -15,7 +15,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
@@ -23,10 +23,21 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from crm.models import User
+from crm.outbox import outbox_publish
 from customers.imports.files import _job_records, _Record, file_inspect
 from customers.imports.mapping import PREVIEW_ROWS, TARGETS, mapping_clean, mapping_suggest
-from customers.imports.rows import RowError, _customer_row, _event, _ingest_errors, _Plan
+from customers.imports.rows import (
+    RowError,
+    _customer_row,
+    _event,
+    _ingest_errors,
+    _plain_event,
+    _PlainLayout,
+    _Plan,
+)
 from customers.ingest import (
+    TOPIC_INGESTED,
+    BatchResult,
     Checked,
     CustomerRow,
     Lookups,
@@ -38,6 +49,7 @@ from customers.ingest import (
 )
 from customers.ingest.batch import gc_paused
 from customers.ingest.sql import staging_prepare
+from customers.ingest.staged import plain_events_store
 from customers.models import ImportJob, ImportRowError, SourceSystem
 
 logger = logging.getLogger(__name__)
@@ -281,12 +293,14 @@ def _prepared_ahead(plan: _Plan, chunks: Iterator[list[_Record]]) -> Iterator[It
     language = translation.get_language()
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-prepare")
 
+    layout = _plain_layout(plan)
+
     def read() -> _Prepared | None:
         chunk = next(chunks, None)
         if chunk is None:
             return None
         with translation.override(language):  # the row errors' messages, in the import's language
-            return _prepare(plan, chunk)
+            return _prepare(plan, chunk, layout)
 
     def validate(prepared: _Prepared, lookups: Lookups | None) -> _Prepared:
         if lookups is not None:
@@ -317,32 +331,79 @@ def _prepared_ahead(plan: _Plan, chunks: Iterator[list[_Record]]) -> Iterator[It
 
 @dataclass
 class _Prepared:
-    """A chunk read and checked, ready to be stored: customer rows or events (with their row numbers),
-    and the rows already rejected."""
+    """A chunk read and checked, ready to be stored: customer rows, or events: plain rows typed for one
+    statement (``plain``, with their records) and the others as ``events_ingest`` takes them (with their
+    row numbers); and the rows already rejected."""
 
     plan: _Plan
     rows: int
     customers: list[CustomerRow] = field(default_factory=list)
+    plain: list[tuple[Any, ...]] = field(default_factory=list)
+    plain_records: dict[int, _Record] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     owners: list[int] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     checked: Checked | None = None  # the events validated (by ``_prepared_ahead``), ready to store
 
 
-def _prepare(plan: _Plan, chunk: list[_Record]) -> _Prepared:
+def _plain_layout(plan: _Plan) -> _PlainLayout | None:
+    """How to read an events import's plain rows, where they can be stored by one statement."""
+    if plan.kind != ImportJob.Kind.EVENTS or connection.vendor != "postgresql":
+        return None
+    return _PlainLayout.of(plan)
+
+
+def _prepare(plan: _Plan, chunk: list[_Record], layout: _PlainLayout | None = None) -> _Prepared:
     """The CSV work of a chunk, which needs no database."""
     prepared = _Prepared(plan=plan, rows=len(chunk))
     if plan.kind == ImportJob.Kind.CUSTOMERS:
         for record in chunk:
-            row = _customer_row(plan, record, prepared.errors)
-            if row is not None:
-                prepared.customers.append(row)
+            customer = _customer_row(plan, record, prepared.errors)
+            if customer is not None:
+                prepared.customers.append(customer)
         return prepared
-    for record in chunk:
+    slow: list[_Record] = []
+    if layout is None:
+        slow = chunk
+    else:
+        seen: set[str] = set()
+        for record in chunk:
+            row = _plain_event(layout, record)
+            if row is None or row[1] in seen:  # a repeat goes the ordinary way, and the first with it
+                slow.append(record)
+            else:
+                seen.add(row[1])
+                prepared.plain.append(row)
+                prepared.plain_records[record.row] = record
+    events_by_row: dict[int, dict[str, Any]] = {}
+    for record in slow:
         event = _event(plan, record, prepared.errors)
         if event is not None:
-            prepared.events.append(event)
-            prepared.owners.append(record.row)
+            events_by_row[record.row] = event
+    if prepared.plain and events_by_row:
+        # An event or a customer that a row going the ordinary way names too goes that way whole: the
+        # first of an event's copies is the one stored, the first row of a new customer gives its fields.
+        # (Until nothing moves: a row that moves takes its event's and customer's other rows along.)
+        external_ids = {event.get("external_id") for event in events_by_row.values()}
+        customer_ids = {event["customer"].get("id") for event in events_by_row.values()}
+        moved = True
+        while moved:
+            moved, keep = False, []
+            for row in prepared.plain:
+                if row[1] in external_ids or row[2] in customer_ids:
+                    record = prepared.plain_records.pop(row[0])
+                    event = _event(plan, record, prepared.errors)
+                    assert event is not None  # a plain row
+                    events_by_row[record.row] = event
+                    moved = moved or row[1] not in external_ids or row[2] not in customer_ids
+                    external_ids.add(row[1])
+                    customer_ids.add(row[2])
+                else:
+                    keep.append(row)
+            prepared.plain = keep
+    for number in sorted(events_by_row):
+        prepared.events.append(events_by_row[number])
+        prepared.owners.append(number)
     return prepared
 
 
@@ -357,18 +418,58 @@ def _store(prepared: _Prepared) -> _Outcome:
             else:
                 outcome.duplicates += 1
         return outcome
-    # The chunk goes in whole, in the chunk's transaction: one look-up, one COPY per table, one outbox
-    # message, whatever its size (batches of 1,000 cost each thousand rows the same fixed statements).
+    # The chunk goes in whole, in the chunk's transaction: its plain rows by one statement, the others
+    # by one look-up and one COPY per table; an outbox message for each, whatever the chunk's size.
+    others: list[_Record] = []
+    if prepared.plain:
+        others = _store_plain(prepared, outcome)
     assert prepared.checked is not None  # validated by _prepared_ahead
-    result = events_store(checked=prepared.checked)
-    for row, item in zip(prepared.owners, result.results, strict=True):
+    _count(outcome, prepared.plan, prepared.owners, events_store(checked=prepared.checked))
+    if others:
+        events = []
+        owners = []
+        for record in others:
+            event = _event(prepared.plan, record, outcome.errors)
+            if event is not None:
+                events.append(event)
+                owners.append(record.row)
+        checked = events_validate(events=events, lookups=events_lookups(events=events))
+        _count(outcome, prepared.plan, owners, events_store(checked=checked))
+    return outcome
+
+
+def _store_plain(prepared: _Prepared, outcome: _Outcome) -> list[_Record]:
+    """Store a chunk's plain rows by one statement; return the records it did not take (an unknown
+    product or location, for the ordinary way to name), or all of them when the source system was
+    switched off meanwhile or a concurrent writer stored one of the events or identities since the
+    statement's look-up (its savepoint is rolled back: the ordinary way sorts out what is whose)."""
+    source = prepared.plan.source
+    if not SourceSystem.objects.filter(pk=source.pk, is_active=True).exists():
+        return list(prepared.plain_records.values())
+    try:
+        with transaction.atomic():
+            stored = plain_events_store(source_id=source.pk, rows=prepared.plain, now=timezone.now())
+            if stored.created:
+                outbox_publish(
+                    topic=TOPIC_INGESTED,
+                    payload={"customer_ids": stored.customer_ids, "interaction_ids": stored.interaction_ids},
+                )
+    except IntegrityError:
+        logger.info("import chunk raced with another writer: its plain rows go the ordinary way")
+        return list(prepared.plain_records.values())
+    outcome.created += stored.created
+    outcome.duplicates += stored.duplicates
+    return [prepared.plain_records[row] for row in stored.unknown]
+
+
+def _count(outcome: _Outcome, plan: _Plan, owners: list[int], result: BatchResult) -> None:
+    for row, item in zip(owners, result.results, strict=True):
         if item.status == "created":
             outcome.created += 1
         elif item.status == "duplicate":
             outcome.duplicates += 1
         else:
-            outcome.errors += _ingest_errors(prepared.plan, row, item.errors or {})
-    return outcome
+            outcome.errors += _ingest_errors(plan, row, item.errors or {})
 
 
 def _store_errors(job_id: int, errors: list[RowError]) -> None:

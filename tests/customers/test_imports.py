@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.utils import timezone
 from pytest_django.fixtures import SettingsWrapper
 
@@ -28,6 +29,7 @@ from customers.models import Customer, CustomerIdentity, ImportJob, ImportRowErr
 from tests.factories import (
     CustomerFactory,
     CustomerIdentityFactory,
+    LocationFactory,
     ProductFactory,
     SourceSystemFactory,
     UserFactory,
@@ -546,6 +548,182 @@ def test_extra_columns_become_properties(create, run) -> None:
 def test_an_events_import_writes_outbox_messages_for_analytics(create, run) -> None:
     run(create(events_csv([event_row(n) for n in range(1, 5)]), kind="events"))
     assert OutboxMessage.objects.filter(topic="interactions.ingested").exists()
+
+
+PLAIN_HEADER = (
+    "external_id,customer_id,customer_email,customer_name,kind,channel,occurred_at,amount,currency,"
+    "sku,quantity,unit_price,nps_score,location,summary,store\n"
+)
+
+
+def _mixed_events(sku: str, store: str) -> list[str]:
+    """Rows of every sort: plain ones (one statement) and the others (the ordinary way), mixed."""
+    rows = [
+        "T-1,C-1,,Kim,web_visit,web,2026-11-20 14:03,,,,,,,,Visited,Gangnam",
+        "T-2,C-1,,Lee,웹 방문,웹,2026-11-19T10:00:00+09:00,,,,,,,,,",  # the name of C-1's first row wins
+        f"T-3,C-2,,,purchase,store,2026-11-20 15:00,,KRW,{sku},2,,,{store},Shoes,",  # amount from the line
+        f'T-4,C-2,,,purchase,store,2026-11-20 15:01,"129,000",KRW,{sku},1,"99,000",,,,',
+        f"T-5,C-3,,,return,store,2026-11-20 16:00,5000,KRW,{sku},,,,,,",
+        "T-6,C-3,,,survey,web,2026-11-20,,,,,,9,,,",
+        "T-7,C-4,,,purchase,store,2026-11-20 15:00,,KRW,NOPE,1,,,,,",  # unknown SKU: named
+        f"T-8,C-4,,,purchase,store,2026-11-20 15:00,,KRW,{sku},1,,,nowhere,,",  # unknown location
+        "T-1,C-5,,,app_visit,app,2026-11-21 09:00,,,,,,,,,",  # a repeat: a duplicate of row 2
+        "T-9,C-6,c6@example.kr,Park,web_visit,web,2026-11-21 09:00,,,,,,,,,",  # an email: the ordinary way
+        "T-10,C-6,,,web_visit,web,2026-11-20 09:00,,,,,,,,,",  # C-6 goes that way whole
+        "T-11, C-7,,,web_visit,web,2026-11-21 09:00,,,,,,,,,",  # spaces: the ordinary way
+        "T-12,C-7,,,web_visit,web,2026-11-21 09:00,,,,,,,,,",
+        "T-13,C-8,,,payment,web,2026-11-21 09:00,-5000,KRW,,,,,,,",  # a sign: the ordinary way
+        "T-14,C-8,,,web_visit,web,yesterday,,,,,,,,,",  # rejected
+        "T-15,C-8,,,web_visit,web,2026-11-21 09:00,,,,,,3,,,",  # an NPS score off a survey: rejected
+        "T-16,C-9,,,purchase,store,2026-11-21 09:00,,,,,,,,,",  # no amount: rejected
+        "T-17,K-1,,,web_visit,web,2026-11-21 09:00,,,,,,,,,",  # a known customer
+        "T-18,C-10,,,web_visit,web,2026-11-21 09:00,1000,,,,,,,,",  # an amount without currency
+        "T-19,C-10,,,web_visit,nope,2026-11-21 09:00,,,,,,,,,",
+        "T-20,C-10,,,web_visit,web,2026-11-21 09:00,,,,,,,,=1+1,",
+    ]
+    return rows
+
+
+def _outcome_of(job: ImportJob) -> dict[str, Any]:
+    source = job.source_system_id
+    identities = {
+        i.customer_id: i.external_id for i in CustomerIdentity.objects.filter(source_system_id=source)
+    }
+    interactions = Interaction.objects.filter(source_system_id=source)
+    return {
+        "counts": (job.processed_rows, job.created_rows, job.duplicate_rows, job.rejected_rows),
+        "errors": errors_of(job),
+        "interactions": sorted(
+            (
+                i.external_id,
+                identities.get(i.customer_id, i.customer_id),
+                i.kind,
+                i.channel,
+                i.occurred_at,
+                i.amount,
+                i.currency,
+                i.summary,
+                i.nps_score,
+                i.properties,
+            )
+            for i in interactions
+        ),
+        "lines": sorted(
+            (
+                line.interaction.external_id,
+                line.product_id,
+                line.supplier_id,
+                line.location_id,
+                line.occurred_at,
+                line.channel,
+                line.is_return,
+                line.quantity,
+                line.unit_price,
+                line.unit_cost,
+                line.currency,
+            )
+            for line in PurchaseLine.objects.filter(interaction__source_system_id=source).select_related(
+                "interaction"
+            )
+        ),
+        "customers": sorted(
+            (
+                i.external_id,
+                i.matched_by,
+                i.match_note,
+                i.customer.name,
+                i.customer.email,
+                i.customer.signup_at,
+                i.customer.status,
+            )
+            for i in CustomerIdentity.objects.filter(source_system_id=source).select_related("customer")
+        ),
+        "outbox": sum(
+            len(m.payload["interaction_ids"])
+            for m in OutboxMessage.objects.filter(topic="interactions.ingested")
+            if set(m.payload["interaction_ids"]) <= set(interactions.values_list("id", flat=True))
+        ),
+    }
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="plain rows take one statement on PostgreSQL")
+def test_plain_rows_are_stored_as_the_ordinary_way_stores_them(
+    user, run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 3 (a CSV import of 1M rows over 50,000 rows/s): plain rows go into the tables by one
+    statement; customers, identities, interactions, lines, errors and counters come out as the ordinary
+    way makes them, row for row."""
+    product = ProductFactory(sku="NB-1080")
+    store = LocationFactory(code="gangnam")
+    outcomes = []
+    for code, plain in (("pos-a", True), ("pos-b", False)):
+        source = SourceSystemFactory(code=code, name=code)
+        CustomerIdentityFactory(
+            source_system=source, external_id="K-1", customer__name="Known", customer__email=""
+        )
+        if not plain:
+            monkeypatch.setattr("customers.imports.run._plain_layout", lambda plan: None)
+        content = PLAIN_HEADER + "".join(row + "\n" for row in _mixed_events(product.sku, store.code))
+        job = import_create(upload=upload(content), kind="events", source_system=source, user=user)
+        job = run(job, {**job.mapping, "store": "property"})
+        assert job.status == ImportJob.Status.COMPLETED, job.error
+        outcomes.append(_outcome_of(job))
+    fast, ordinary = outcomes
+    assert fast == ordinary
+    assert fast["counts"] == (21, 12, 1, 8)
+    assert fast["errors"] == [
+        (8, "amount", "required"),
+        (8, "sku", "unknown_sku"),
+        (9, "location", "unknown_location"),
+        (16, "occurred_at", "invalid"),
+        (17, "nps_score", "invalid"),
+        (18, "amount", "required"),
+        (20, "currency", "required"),
+        (21, "channel", "invalid_choice"),
+        (22, "summary", "formula"),
+    ]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="plain rows take one statement on PostgreSQL")
+def test_plain_rows_take_one_statement(create, run) -> None:
+    """Issue 3: a chunk of plain rows costs the same statements whatever its size."""
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for size in (3, 300):
+        job = create(events_csv([event_row(n) for n in range(size * 10, size * 11)]), kind="events")
+        with CaptureQueriesContext(connection) as queries:
+            job = run(job)
+        assert job.created_rows == size
+        counts.append(
+            [
+                q["sql"].split()[0]
+                for q in queries.captured_queries
+                if "ingest_plain_events" in q["sql"] and not q["sql"].startswith(("CREATE", "TRUNCATE"))
+            ]
+        )
+    assert counts == [["COPY", "WITH"], ["COPY", "WITH"]]
+    with connection.cursor() as cursor:  # the statement's settings are put back
+        cursor.execute("SELECT current_setting('enable_nestloop'), current_setting('jit')")
+        assert cursor.fetchone()[0] == "on"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="plain rows take one statement on PostgreSQL")
+def test_plain_rows_that_lose_a_race_go_the_ordinary_way(create, run, monkeypatch) -> None:
+    """Issue 3: when a concurrent writer stored an event or an identity since the statement looked, the
+    unique constraint refuses the statement; its savepoint is rolled back and the ordinary way decides."""
+    from django.db import IntegrityError
+
+    def raced(**kwargs: Any) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    first = run(create(events_csv([event_row(n) for n in range(1, 4)]), kind="events"))
+    monkeypatch.setattr("customers.imports.run.plain_events_store", raced)
+    again = run(create(events_csv([event_row(n) for n in range(1, 6)]), kind="events"))
+    assert (first.created_rows, again.created_rows, again.duplicate_rows) == (3, 2, 3)
+    assert Interaction.objects.count() == 5
 
 
 # --- chunks, checkpoints and resuming ---------------------------------------------------------------

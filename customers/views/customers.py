@@ -30,12 +30,12 @@ from crm.htmx import is_htmx
 from crm.permissions import STAFF_UI_PERMISSION, StaffRequiredMixin
 from customers.forms import InteractionLogForm, TimelineFilterForm
 from customers.icons import DEFAULT_ICON, ICONS
-from customers.models import Customer, Interaction, SourceSystem
+from customers.models import Customer, Interaction
 from customers.panels import panels_render
 from customers.privacy.hooks import PersonalDataViewMixin, note_customers
 from customers.privacy.models import AccessAction
 from customers.search import customer_search
-from customers.selectors import customer_page
+from customers.selectors import customer_page, source_choices
 from customers.services import InteractionNotLogged, interaction_log
 from customers.timeline import (
     InvalidCursor,
@@ -205,7 +205,10 @@ class CustomerDetailView(CustomerTimelineMixin, View):
     permission_required = (STAFF_UI_PERMISSION, VIEW_CUSTOMER)
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        customer = get_object_or_404(customer_page(), pk=pk)
+        found = customer_page(pk)
+        if found is None:
+            raise Http404
+        customer = found.customer
         note_customers(request, [customer.pk])
         form = self.filter_form(request)
         filters = self.filters_of(form)
@@ -216,14 +219,14 @@ class CustomerDetailView(CustomerTimelineMixin, View):
         context = {
             "customer": customer,
             "customer_id": customer.pk,
-            "analytics": getattr(customer, "analytics", None),
+            "analytics": found.analytics,
             "base_currency": settings.CRM_BASE_CURRENCY,
-            "consents": list(customer.consents.all()),
-            "identities": list(customer.identities.all()),
-            "contracts": list(customer.contracts.all()),
+            "consents": found.consents,
+            "identities": found.identities,
+            "contracts": found.contracts,
             "filter_form": form,
             "filter_query": self.filter_query(form),
-            "sources": list(SourceSystem.objects.order_by("name").values_list("code", "name")),
+            "sources": source_choices(),
             "can_read_timeline": can_read_timeline,
             "page": page,
             "days": _days(page.items) if page else [],

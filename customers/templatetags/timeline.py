@@ -164,3 +164,33 @@ def source_options(sources: list[tuple[str, str]], chosen: Any) -> SafeString:
             for code, name in sources
         )
     )
+
+
+def _kind_choices(form: Any) -> str:
+    field = form["kind"]
+    name = escape(field.html_name)
+    html = []
+    for choice in field:
+        for_id = escape(choice.id_for_label)
+        checked = " checked" if choice.data["selected"] else ""
+        html.append(
+            '\n        <div class="form-check form-check-inline mb-0">\n'
+            f'          <input class="form-check-input" type="radio" name="{name}" id="{for_id}" '
+            f'value="{escape(choice.data["value"])}"{checked}>\n'
+            f'          <label class="form-check-label" for="{for_id}">{escape(choice.choice_label)}</label>\n'
+            "        </div>\n      "
+        )
+    return "".join(html)
+
+
+@lru_cache(maxsize=16)
+def _fresh_kind_choices(form_class: type, language: str | None) -> str:
+    return _kind_choices(form_class())
+
+
+@register.simple_tag
+def log_kind_choices(form: Any) -> SafeString:
+    """The radio buttons of the log form's ``kind``; for a fresh form (the page's) once per language."""
+    if not form.is_bound:
+        return mark_safe(_fresh_kind_choices(type(form), get_language()))  # noqa: S308  # escaped
+    return mark_safe(_kind_choices(form))  # noqa: S308  # every value escaped

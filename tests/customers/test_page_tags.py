@@ -103,3 +103,15 @@ def test_search_results_escape_mask_and_badge(client: Client) -> None:
     client.force_login(UserFactory(role=Role.SERVICE_REP, preferred_language="ko"))
     korean = client.get("/customers/", {"q": "GONE-1"}, HTTP_HX_REQUEST="true").content.decode()
     assert "(no name)" not in korean
+
+
+def test_the_log_form_keeps_the_chosen_kind(client: Client) -> None:
+    customer = CustomerFactory()
+    client.force_login(UserFactory(role=Role.SERVICE_REP))
+    page = client.get(f"/customers/{customer.pk}/").content.decode()
+    assert 'id="id_kind_0" value="service_call" checked>' in page
+    refused = client.post(
+        f"/customers/{customer.pk}/timeline/log/", {"kind": "note", "summary": ""}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert 'id="id_kind_1" value="note" checked>' in refused
+    assert 'value="service_call" checked>' not in refused

@@ -115,3 +115,13 @@ def test_the_log_form_keeps_the_chosen_kind(client: Client) -> None:
     ).content.decode()
     assert 'id="id_kind_1" value="note" checked>' in refused
     assert 'value="service_call" checked>' not in refused
+
+
+def test_the_language_menu_escapes_the_path_and_marks_the_language(client: Client) -> None:
+    client.force_login(UserFactory(role=Role.SERVICE_REP, preferred_language="ko"))
+    html = client.get("/customers/", QUERY_STRING='q="><b>x').content.decode()
+    assert '"><b>x' not in html
+    assert 'name="next" value="/customers/?q=%22%3E%3Cb%3Ex"' in html  # encoded, and escaped
+    assert 'class="dropdown-item active" aria-current="true">\n        한국어' in html
+    token = client.cookies["csrftoken"].value
+    assert 'name="csrfmiddlewaretoken" value="' in html and token

@@ -120,7 +120,7 @@ def _open_memberships(customer_id: int) -> list[SegmentMembership]:
     memberships = []
     for row in rows:
         membership = instance_from_row(SegmentMembership, row[:width])
-        segment_field.set_cached_value(membership, instance_from_row(Segment, row[width:]))  # type: ignore[union-attr]
+        segment_field.set_cached_value(membership, instance_from_row(Segment, row[width:]))
         memberships.append(membership)
     return memberships
 

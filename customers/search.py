@@ -29,7 +29,7 @@ the prefix index, the trigram index and reading the table (and a prefix pattern 
 """
 
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
 from django.db.models import Model
@@ -187,14 +187,14 @@ def _results(where: str, params: list[Any], limit: int, exact: bool) -> list[Cus
         rows = cursor.fetchall()
     alias = connection.alias
     width = len(CUSTOMER_FIELDS)
-    analytics_field = Customer._meta.get_field("analytics")
+    analytics_field = cast(Any, Customer._meta.get_field("analytics"))
     found = []
     for row in rows:
         customer = Customer.from_db(alias, CUSTOMER_FIELDS, row[:width])
         analytics = None
         if row[width] is not None:
             analytics = CustomerAnalytics.from_db(alias, ANALYTICS_FIELDS, row[width:])
-        analytics_field.set_cached_value(customer, analytics)  # type: ignore[union-attr]
+        analytics_field.set_cached_value(customer, analytics)
         found.append(customer)
     return found
 

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.db import connection
 from django.db.models import Model, Prefetch, QuerySet
@@ -80,9 +80,9 @@ def customer_page(pk: int) -> CustomerPage | None:
         cursor.execute(contracts_sql, [pk])
         contracts = [_with_source(Contract, values, source_width) for values in cursor.fetchall()]
     # As select_related leaves them: the analytics (or their absence) and the source systems cached.
-    Customer._meta.get_field("analytics").set_cached_value(customer, analytics)  # type: ignore[union-attr]
+    cast(Any, Customer._meta.get_field("analytics")).set_cached_value(customer, analytics)
     if analytics is not None:
-        CustomerAnalytics._meta.get_field("customer").set_cached_value(analytics, customer)  # type: ignore[union-attr]
+        CustomerAnalytics._meta.get_field("customer").set_cached_value(analytics, customer)
     return CustomerPage(customer, analytics, identities, consents, contracts)
 
 

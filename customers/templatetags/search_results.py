@@ -29,7 +29,7 @@ def _no_name(language: str | None) -> str:
 
 def _row(customer: Any, no_name: str) -> str:
     name = customer.name
-    contact = escape(mask_email(customer.email))
+    contact: str = escape(mask_email(customer.email))
     if customer.email and customer.phone:
         contact += " · "
     contact += escape(mask_phone(customer.phone))

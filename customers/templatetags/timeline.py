@@ -133,7 +133,7 @@ def timeline_days(days: list[Any]) -> SafeString:
 
 
 @lru_cache(maxsize=64)
-def _unchosen_options(form_class: type, name: str, language: str | None) -> str:
+def _unchosen_options(form_class: Any, name: str, language: str | None) -> str:
     field = form_class.base_fields[name]
     return "".join(
         f'<option value="{escape(value)}">{escape(label)}</option>' for value, label in field.choices
@@ -145,7 +145,7 @@ def choice_options(form: Any, name: str) -> SafeString:
     """The ``<option>``s of the form's choice field ``name``, the chosen ones selected. Without filters
     (an unbound form, the usual page) they are the same for everyone: written once per language."""
     if not form.is_bound:
-        return mark_safe(_unchosen_options(type(form), name, get_language()))  # noqa: S308  # escaped
+        return mark_safe(_unchosen_options(form.__class__, name, get_language()))  # noqa: S308  # escaped
     chosen = form[name].value() or ()
     return mark_safe(  # noqa: S308  # every value escaped
         "".join(
@@ -184,7 +184,7 @@ def _kind_choices(form: Any) -> str:
 
 
 @lru_cache(maxsize=16)
-def _fresh_kind_choices(form_class: type, language: str | None) -> str:
+def _fresh_kind_choices(form_class: Any, language: str | None) -> str:
     return _kind_choices(form_class())
 
 
@@ -192,5 +192,5 @@ def _fresh_kind_choices(form_class: type, language: str | None) -> str:
 def log_kind_choices(form: Any) -> SafeString:
     """The radio buttons of the log form's ``kind``; for a fresh form (the page's) once per language."""
     if not form.is_bound:
-        return mark_safe(_fresh_kind_choices(type(form), get_language()))  # noqa: S308  # escaped
+        return mark_safe(_fresh_kind_choices(form.__class__, get_language()))  # noqa: S308  # escaped
     return mark_safe(_kind_choices(form))  # noqa: S308  # every value escaped

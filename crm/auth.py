@@ -7,6 +7,10 @@ one written-out statement (``permission_names_sql``), not a compiled ORM union: 
 cost more CPU than PostgreSQL spends answering it, on every request. Semantics are unchanged: inactive
 and anonymous users have none, superusers have all, object permissions are left to django-guardian's
 backend.
+
+A session's user (``get_user``, on every staff request) comes with those permission names in the same
+statement, prepared on the connection (``crm.db``), instead of an ORM ``get`` and then the permissions:
+one query and one ORM compile fewer per staff page.
 """
 
 from functools import cache
@@ -17,7 +21,9 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
+from crm.db import prepared_cursor
 from crm.models import User
+from crm.rows import columns, instance_from_row
 
 
 @cache
@@ -51,7 +57,30 @@ def _user_permissions_sql(vendor: str) -> str:
     return f"SELECT {permission_names_sql(vendor)} FROM {User._meta.db_table} u WHERE u.id = %s"  # noqa: S608
 
 
+@cache
+def _user_with_permissions_sql(vendor: str) -> str:
+    return (
+        f"SELECT {columns(User, 'u')}, {permission_names_sql(vendor)} "  # noqa: S608  # names from the models
+        f"FROM {User._meta.db_table} u WHERE u.id = %s"
+    )
+
+
 class ModelBackendOneQuery(ModelBackend):
+    def get_user(self, user_id: Any) -> Any:
+        """The session's user with all of its permissions, in one statement; None for a user that is
+        gone or may not authenticate (inactive), as ``ModelBackend.get_user``."""
+        with prepared_cursor() as cursor:
+            cursor.execute(_user_with_permissions_sql(connection.vendor), [user_id])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        *values, names = row
+        user = instance_from_row(User, values)
+        if not self.user_can_authenticate(user):
+            return None
+        user._perm_cache = set((names or "").split())  # type: ignore[attr-defined]  # read below
+        return user
+
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()

@@ -74,6 +74,11 @@ def items_for(user: AnyUser) -> list[NavItem]:
     return [item for item in _registry if item.allows(user)]
 
 
+def items_for_names(url_names: tuple[str, ...]) -> list[NavItem]:
+    """The registered entries of these URL names."""
+    return [item for item in _registry if item.url_name in url_names]
+
+
 def is_django_admin_user(user: AnyUser) -> bool:
     """The Django admin lets in only users with ``is_staff`` (administrators)."""
     return user.is_staff

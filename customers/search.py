@@ -19,13 +19,25 @@ match: the ids in source systems, the exact matches (skipped when the term can b
 or known id), the name matches. Name matches are read in no order and capped (a common name such as
 김민지 matches thousands at 1M customers: sorting them all would read every one); the rep narrows by
 typing more.
+
+The statements are written out here (``customer.pk = ANY(...)`` and Django's own forms of the
+case-insensitive lookups, from the backend's operators, so that the same indexes serve them) and
+prepared on PostgreSQL (``crm.db``): compiling three ORM querysets and turning their rows into
+deferred-field instances cost more CPU per keystroke than PostgreSQL spends answering them. The name
+match is not prepared: a generic plan cannot see the pattern, which the planner needs to choose between
+the prefix index, the trigram index and reading the table (and a prefix pattern can only use the first).
 """
 
-from django.db.models import Q, QuerySet
+from functools import cache
+from typing import Any, cast
+
+from django.db import connection
+from django.db.models import Model
 
 from crm.admin_utils import search_id
+from crm.db import prepared_cursor
 from customers.contact import normalize_email, normalize_phone
-from customers.models import Customer, CustomerIdentity, SourceSystem
+from customers.models import Customer, CustomerAnalytics, CustomerIdentity, SourceSystem
 
 MIN_TERM = 1
 MAX_TERM = 200
@@ -34,21 +46,38 @@ TRIGRAM_MIN = 3
 EXACT_MATCHES = 10
 # Name matches a list (the API) pages through: a longer list means the term is too vague to browse.
 MAX_MATCHES = 1000
-# What a result row shows: only these are loaded (not every profile field of a customer and its
-# analytics), which saves turning unused columns into objects on every keystroke.
-RESULT_FIELDS = ("name", "email", "phone", "status", "merged_into_id", "analytics__rfm_group")
+# What a result row shows: only these are read (not every profile field of a customer and its analytics).
+RESULT_FIELDS = ("id", "name", "email", "phone", "status", "merged_into_id")
+RESULT_ANALYTICS_FIELDS = ("customer_id", "rfm_group")
+
+
+def _in_order(model: type[Model], names: tuple[str, ...]) -> tuple[str, ...]:
+    """``names`` in ``concrete_fields`` order, the order ``Model.from_db`` takes values in."""
+    return tuple(field.attname for field in model._meta.concrete_fields if field.attname in names)
+
+
+CUSTOMER_FIELDS = _in_order(Customer, RESULT_FIELDS)
+ANALYTICS_FIELDS = _in_order(CustomerAnalytics, RESULT_ANALYTICS_FIELDS)
+
+_CUSTOMERS = Customer._meta.db_table
+
+
+@cache
+def _identity_sql(vendor: str) -> str:
+    return (
+        f"SELECT x.customer_id FROM {CustomerIdentity._meta.db_table} x "  # noqa: S608  # model names
+        f"WHERE x.source_system_id IN (SELECT s.id FROM {SourceSystem._meta.db_table} s) "
+        "AND x.external_id = %s LIMIT %s"
+    )
 
 
 def _identity_owners(term: str) -> list[int]:
     """Customers that ``term`` names as an id in any source system: one query, one index probe per system."""
     if len(term) > 128:
         return []
-    sources = SourceSystem.objects.values("pk")  # a handful of rows: inlined as a subquery
-    return list(
-        CustomerIdentity.objects.filter(source_system__in=sources, external_id=term)
-        .order_by()
-        .values_list("customer_id", flat=True)[:EXACT_MATCHES]
-    )
+    with prepared_cursor() as cursor:
+        cursor.execute(_identity_sql(connection.vendor), [term, EXACT_MATCHES])
+        return [customer_id for (customer_id,) in cursor.fetchall()]
 
 
 def _normalised(term: str) -> str | None:
@@ -56,18 +85,40 @@ def _normalised(term: str) -> str | None:
     return term if MIN_TERM <= len(term) <= MAX_TERM else None
 
 
-def _exact_condition(term: str) -> Q:
-    """Email, phone, source-system id or customer number; runs the one identity look-up query."""
+def _lookup(column: str, lookup: str, internal_type: str) -> str:
+    """``column <lookup> %s`` as Django compiles it on this database (``UPPER(c."name"::text) LIKE
+    UPPER(%s)`` on PostgreSQL), so that the expression indexes made for the ORM's lookups serve it."""
+    lhs = connection.ops.lookup_cast(lookup, internal_type) % column
+    return f"{lhs} {connection.operators[lookup] % '%s'}"
+
+
+def _exact_condition(term: str) -> tuple[str, list[Any]] | None:
+    """Email, phone, source-system id or customer number, as a condition on ``c`` and its parameters;
+    None when the term can be none of them (no query to run). Runs the one identity look-up query."""
     if "@" in term:
-        return Q(email__iexact=normalize_email(term) or term)
-    exact = Q(pk__in=_identity_owners(term))
+        email = connection.ops.prep_for_iexact_query(normalize_email(term) or term)
+        return _lookup('c."email"', "iexact", "CharField"), [email]
+    conditions: list[str] = []
+    params: list[Any] = []
+    owners = _identity_owners(term)
+    if owners:
+        if connection.vendor == "postgresql":
+            conditions.append("c.id = ANY(%s)")
+            params.append(owners)
+        else:
+            conditions.append(f"c.id IN ({', '.join(['%s'] * len(owners))})")
+            params += owners
     customer_id = search_id(term)
     if customer_id is not None:
-        exact |= Q(pk=customer_id)
+        conditions.append("c.id = %s")
+        params.append(customer_id)
     phone = normalize_phone(term)
     if phone:
-        exact |= Q(phone_normalized=phone)
-    return exact
+        conditions.append("c.phone_normalized = %s")
+        params.append(phone)
+    if not conditions:
+        return None
+    return " OR ".join(conditions), params
 
 
 def _is_name(term: str) -> bool:
@@ -76,14 +127,27 @@ def _is_name(term: str) -> bool:
     return any(ch.isalpha() for ch in term) and not any(ch.isdigit() or ch == "@" for ch in term)
 
 
-def _name_condition(term: str) -> Q:
-    return Q(name__icontains=term) if len(term) >= TRIGRAM_MIN else Q(name__istartswith=term)
+def _name_condition(term: str) -> tuple[str, list[Any]]:
+    """Anywhere in the name from three characters (the trigram index), at its start below."""
+    pattern = connection.ops.prep_for_like_query(term)
+    if len(term) >= TRIGRAM_MIN:
+        return _lookup('c."name"', "icontains", "CharField"), [f"%{pattern}%"]
+    return _lookup('c."name"', "istartswith", "CharField"), [f"{pattern}%"]
 
 
-def _names(term: str) -> QuerySet[Customer]:
-    """Customers whose name matches, in no particular order: a common name matches thousands, and
-    sorting them all to show twenty would read every one; the rep narrows by typing more."""
-    return Customer.objects.filter(_name_condition(term)).order_by()
+def _cursor(exact: bool) -> Any:
+    """Exact matches are prepared; name matches are planned for their pattern on every run."""
+    return prepared_cursor() if exact else connection.cursor()
+
+
+def _ids(where: str, params: list[Any], limit: int, exact: bool) -> list[int]:
+    order = " ORDER BY c.id DESC" if exact else ""
+    with _cursor(exact) as cursor:
+        cursor.execute(
+            f"SELECT c.id FROM {_CUSTOMERS} c WHERE {where}{order} LIMIT %s",  # noqa: S608  # conditions of this module
+            [*params, limit],
+        )
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def customer_search_ids(term: str, *, cap: int = MAX_MATCHES) -> list[int]:
@@ -92,33 +156,61 @@ def customer_search_ids(term: str, *, cap: int = MAX_MATCHES) -> list[int]:
     cleaned = _normalised(term)
     if cleaned is None:
         return []
-    ids = list(
-        Customer.objects.filter(_exact_condition(cleaned))
-        .order_by("-pk")
-        .values_list("pk", flat=True)[:EXACT_MATCHES]
-    )
+    exact = _exact_condition(cleaned)
+    ids = _ids(*exact, EXACT_MATCHES, exact=True) if exact else []
     if _is_name(cleaned):
         seen = set(ids)
-        ids += [pk for pk in _names(cleaned).values_list("pk", flat=True)[:cap] if pk not in seen]
+        ids += [pk for pk in _ids(*_name_condition(cleaned), cap, exact=False) if pk not in seen]
     return ids[:cap]
+
+
+@cache
+def _result_columns(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    names = [f"c.{quote(name)}" for name in CUSTOMER_FIELDS] + [
+        f"a.{quote(name)}" for name in ANALYTICS_FIELDS
+    ]
+    return ", ".join(names)
+
+
+def _results(where: str, params: list[Any], limit: int, exact: bool) -> list[Customer]:
+    """Customers with only the fields a result row shows, and their analytics' RFM group (or none),
+    as ``Customer.objects.select_related("analytics").only(...)`` would load them: exact matches newest
+    first, name matches in no order."""
+    order = " ORDER BY c.id DESC" if exact else ""
+    sql = (
+        f"SELECT {_result_columns(connection.vendor)} FROM {_CUSTOMERS} c "  # noqa: S608  # as above
+        f"LEFT JOIN {CustomerAnalytics._meta.db_table} a ON a.customer_id = c.id WHERE {where}{order} LIMIT %s"
+    )
+    with _cursor(exact) as cursor:
+        cursor.execute(sql, [*params, limit])
+        rows = cursor.fetchall()
+    alias = connection.alias
+    width = len(CUSTOMER_FIELDS)
+    analytics_field = cast(Any, Customer._meta.get_field("analytics"))
+    found = []
+    for row in rows:
+        customer = Customer.from_db(alias, CUSTOMER_FIELDS, row[:width])
+        analytics = None
+        if row[width] is not None:
+            analytics = CustomerAnalytics.from_db(alias, ANALYTICS_FIELDS, row[width:])
+        analytics_field.set_cached_value(customer, analytics)
+        found.append(customer)
+    return found
 
 
 def customer_search(*, term: str, limit: int = 20) -> list[Customer]:
     """Up to ``limit`` customers that ``term`` may mean: exact matches (email, phone, ids, number) first,
     newest first, then name matches, newest first among those found. At most three queries whatever the
     result: identities, exact matches, names. Merged and erased customers are included, for the list to
-    say what became of them."""
+    say what became of them. Only the fields a result row shows are loaded."""
     cleaned = _normalised(term)
     if cleaned is None:
         return []
-    found = list(customer_search_queryset(_exact_condition(cleaned))[:EXACT_MATCHES])
+    exact = _exact_condition(cleaned)
+    found = _results(*exact, EXACT_MATCHES, exact=True) if exact else []
     if _is_name(cleaned):
         seen = {customer.pk for customer in found}
-        names = _names(cleaned).select_related("analytics").only(*RESULT_FIELDS)[:limit]
+        names = _results(*_name_condition(cleaned), limit, exact=False)
         found += sorted((c for c in names if c.pk not in seen), key=lambda c: -c.pk)
     return found[:limit]
-
-
-def customer_search_queryset(condition: Q) -> QuerySet[Customer]:
-    """Customers matching a search condition, with what a result row shows, newest first."""
-    return Customer.objects.filter(condition).select_related("analytics").only(*RESULT_FIELDS).order_by("-pk")

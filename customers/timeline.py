@@ -19,11 +19,12 @@ from functools import cache
 from typing import Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import F, Field
+from django.db.models import Field
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from crm.db import prepared_cursor
+from crm.models import Product
 from crm.rows import column_converters
 from customers.models import Interaction, PurchaseLine
 
@@ -233,26 +234,47 @@ def timeline_newer(
     return items
 
 
+def _lines_sql(vendor: str, count: int) -> str:
+    """The purchase lines of ``count`` interactions with their product's SKU and name, by interaction
+    and line: on PostgreSQL one statement for any count (``= ANY`` of an array), so that it is prepared."""
+    lines, products = PurchaseLine._meta.db_table, Product._meta.db_table
+    wanted = "= ANY(%s)" if vendor == "postgresql" else f"IN ({', '.join(['%s'] * count)})"
+    return (
+        "SELECT l.interaction_id, l.quantity, l.unit_price, l.currency, p.sku, p.name "  # noqa: S608
+        f"FROM {lines} l JOIN {products} p ON p.id = l.product_id "
+        f"WHERE l.interaction_id {wanted} ORDER BY l.interaction_id, l.id"
+    )
+
+
+_LINE_FIELDS = ("quantity", "unit_price", "currency")
+
+
 def timeline_lines_attach(items: list[dict[str, Any]]) -> None:
-    """Set ``lines`` on every item: the purchase lines of purchases and returns (one query), [] on others."""
+    """Set ``lines`` on every item: the purchase lines of purchases and returns (one query), [] on others.
+    A line is a dict of ``quantity``, ``unit_price``, ``currency``, ``sku``, ``product_name`` and ``total``."""
     wanted = [item["id"] for item in items if item["kind"] in {"purchase", "return"}]
     by_interaction: dict[int, list[dict[str, Any]]] = {}
     if wanted:
-        lines = (
-            PurchaseLine.objects.filter(interaction_id__in=wanted)
-            .values(
-                "interaction_id",
-                "quantity",
-                "unit_price",
-                "currency",
-                sku=F("product__sku"),
-                product_name=F("product__name"),
-            )
-            .order_by("interaction_id", "id")
-        )
-        for row in lines:
-            line: dict[str, Any] = dict(row)
+        vendor = connection.vendor
+        with prepared_cursor() as cursor:
+            cursor.execute(_lines_sql(vendor, len(wanted)), [wanted] if vendor == "postgresql" else wanted)
+            rows = cursor.fetchall()
+        wrapper = connections[DEFAULT_DB_ALIAS]
+        converters = column_converters(PurchaseLine, _LINE_FIELDS)
+        for interaction_id, quantity, unit_price, currency, sku, product_name in rows:
+            line: dict[str, Any] = {
+                "quantity": quantity,
+                "unit_price": unit_price,
+                "currency": currency,
+                "sku": sku,
+                "product_name": product_name,
+            }
+            for name, found in converters.items():
+                value = line[name]
+                for convert, expression in found:
+                    value = convert(value, expression, wrapper)
+                line[name] = value
             line["total"] = line["unit_price"] * line["quantity"]
-            by_interaction.setdefault(line.pop("interaction_id"), []).append(line)
+            by_interaction.setdefault(interaction_id, []).append(line)
     for item in items:
         item["lines"] = by_interaction.get(item["id"], [])

@@ -1,10 +1,18 @@
 """Template tags for personal fields: ``{{ value|masked:"phone" }}`` always masks;
 ``{% personal customer "phone" %}`` masks and, for users with ``customers.view_personal_data``, adds the
-"show" button whose click (htmx) reveals the value and is written to the access log."""
+"show" button whose click (htmx) reveals the value and is written to the access log.
 
+``personal`` writes its few elements in Python (the customer page shows four of them, and an inclusion
+template cost about 0.15 ms each); the masked value and the field name are escaped."""
+
+from functools import lru_cache
 from typing import Any
 
 from django import template
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext
 
 from customers.privacy.masking import can_see_personal_data, mask_value
 
@@ -17,15 +25,28 @@ def masked(value: Any, field: str) -> Any:
     return mask_value(field, value)
 
 
-@register.inclusion_tag("customers/privacy/personal_field.html", takes_context=True)
-def personal(context: template.Context, customer: Any, field: str) -> dict[str, Any]:
+@lru_cache(maxsize=16)
+def _show(language: str | None) -> str:
+    return escape(gettext("Show"))
+
+
+@register.simple_tag(takes_context=True)
+def personal(context: template.Context, customer: Any, field: str) -> SafeString:
     """A personal field of a customer, masked, with a reveal button for those allowed to see it."""
-    request = context.get("request")
     value = getattr(customer, field, "")
-    return {
-        "customer_id": customer.pk,
-        "field": field,
-        "masked": mask_value(field, value),
-        "empty": value in (None, ""),
-        "can_reveal": can_see_personal_data(getattr(request, "user", None)),
-    }
+    if value in (None, ""):
+        return mark_safe('<span class="text-body-secondary">—</span>\n')
+    name = escape(field)
+    button = ""
+    request = context.get("request")
+    if can_see_personal_data(getattr(request, "user", None)):
+        url = escape(reverse("customers:personal_reveal", args=[customer.pk, field]))
+        button = (
+            ' <button type="button" class="btn btn-link btn-sm p-0 align-baseline" '
+            f'hx-post="{url}" hx-target="closest .personal-field" hx-swap="outerHTML" '
+            f'data-testid="reveal-{name}">{_show(get_language())}</button>'
+        )
+    return mark_safe(  # noqa: S308  # the masked value and the field name escaped
+        f'<span class="personal-field" data-field="{name}"><span class="font-monospace">'
+        f"{escape(mask_value(field, value))}</span>{button}</span>\n"
+    )

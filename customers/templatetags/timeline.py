@@ -1,4 +1,4 @@
-"""The timeline's items, written by Python rather than by a template included once per item.
+"""The timeline's days and items, written by Python rather than by templates included once per day and item.
 
 A page shows 50 items, each with its details; the template engine spent about 0.25 ms an item resolving
 some twenty variables and translated labels, which made it the largest part of the customer page. The
@@ -6,6 +6,7 @@ markup is the same as the template's was; every value from the database is escap
 (``django.utils.html.escape``), the icons are the module's own SVG constants, and the labels are
 translated once per language.
 
+    {% load timeline %}{% timeline_days days %}   {# sections of days, each with its items #}
     {% load timeline %}{% timeline_items day.items %}
 """
 
@@ -109,3 +110,87 @@ def timeline_items(items: list[dict[str, Any]]) -> SafeString:
     """The items (decorated by ``customers.views.customers._decorate``) as the timeline shows them."""
     labels = _labels(get_language())
     return mark_safe("".join(_item(item, labels) for item in items))  # noqa: S308  # every value escaped
+
+
+def _day(day: Any, labels: dict[str, str]) -> str:
+    iso = escape(day.iso)
+    return (
+        f'\n<section class="crm-day" data-day="{iso}">\n'
+        f'  <h3 class="crm-day-title">{escape(day.label)} '
+        f'<span class="text-body-secondary fw-normal">{escape(day.weekday)}</span></h3>\n'
+        f'  <div class="crm-day-items" id="day-{iso}">\n'
+        f"    {''.join(_item(item, labels) for item in day.items)}\n"
+        "  </div>\n</section>\n"
+    )
+
+
+@register.simple_tag
+def timeline_days(days: list[Any]) -> SafeString:
+    """The days (``customers.views.customers.TimelineDay``), each a section with its items; the markup
+    of the template this replaced, included once per day."""
+    labels = _labels(get_language())
+    return mark_safe("".join(_day(day, labels) for day in days))  # noqa: S308  # every value escaped
+
+
+@lru_cache(maxsize=64)
+def _unchosen_options(form_class: Any, name: str, language: str | None) -> str:
+    field = form_class.base_fields[name]
+    return "".join(
+        f'<option value="{escape(value)}">{escape(label)}</option>' for value, label in field.choices
+    )
+
+
+@register.simple_tag
+def choice_options(form: Any, name: str) -> SafeString:
+    """The ``<option>``s of the form's choice field ``name``, the chosen ones selected. Without filters
+    (an unbound form, the usual page) they are the same for everyone: written once per language."""
+    if not form.is_bound:
+        return mark_safe(_unchosen_options(form.__class__, name, get_language()))  # noqa: S308  # escaped
+    chosen = form[name].value() or ()
+    return mark_safe(  # noqa: S308  # every value escaped
+        "".join(
+            f'<option value="{escape(value)}"{" selected" if value in chosen else ""}>{escape(label)}</option>'
+            for value, label in form.fields[name].choices
+        )
+    )
+
+
+@register.simple_tag
+def source_options(sources: list[tuple[str, str]], chosen: Any) -> SafeString:
+    """The ``<option>``s of the source systems ``(code, name)``, the chosen code selected."""
+    return mark_safe(  # noqa: S308  # every value escaped
+        "".join(
+            f'<option value="{escape(code)}"{" selected" if code == chosen else ""}>{escape(name)}</option>'
+            for code, name in sources
+        )
+    )
+
+
+def _kind_choices(form: Any) -> str:
+    field = form["kind"]
+    name = escape(field.html_name)
+    html = []
+    for choice in field:
+        for_id = escape(choice.id_for_label)
+        checked = " checked" if choice.data["selected"] else ""
+        html.append(
+            '\n        <div class="form-check form-check-inline mb-0">\n'
+            f'          <input class="form-check-input" type="radio" name="{name}" id="{for_id}" '
+            f'value="{escape(choice.data["value"])}"{checked}>\n'
+            f'          <label class="form-check-label" for="{for_id}">{escape(choice.choice_label)}</label>\n'
+            "        </div>\n      "
+        )
+    return "".join(html)
+
+
+@lru_cache(maxsize=16)
+def _fresh_kind_choices(form_class: Any, language: str | None) -> str:
+    return _kind_choices(form_class())
+
+
+@register.simple_tag
+def log_kind_choices(form: Any) -> SafeString:
+    """The radio buttons of the log form's ``kind``; for a fresh form (the page's) once per language."""
+    if not form.is_bound:
+        return mark_safe(_fresh_kind_choices(form.__class__, get_language()))  # noqa: S308  # escaped
+    return mark_safe(_kind_choices(form))  # noqa: S308  # every value escaped

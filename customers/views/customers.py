@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from itertools import groupby
+from operator import itemgetter
 from typing import Any, cast
 
 from django.conf import settings
@@ -30,12 +31,12 @@ from crm.htmx import is_htmx
 from crm.permissions import STAFF_UI_PERMISSION, StaffRequiredMixin
 from customers.forms import InteractionLogForm, TimelineFilterForm
 from customers.icons import DEFAULT_ICON, ICONS
-from customers.models import Customer, Interaction, SourceSystem
+from customers.models import Customer, Interaction
 from customers.panels import panels_render
 from customers.privacy.hooks import PersonalDataViewMixin, note_customers
 from customers.privacy.models import AccessAction
 from customers.search import customer_search
-from customers.selectors import customer_page
+from customers.selectors import customer_page, source_choices
 from customers.services import InteractionNotLogged, interaction_log
 from customers.timeline import (
     InvalidCursor,
@@ -88,6 +89,19 @@ def _separators(language: str | None) -> tuple[str, str]:
     return str(formats.get_format("DECIMAL_SEPARATOR")), str(formats.get_format("THOUSAND_SEPARATOR"))
 
 
+@lru_cache(maxsize=16)
+def _choice_labels(language: str | None) -> tuple[dict[str, str], dict[str, str]]:
+    """The kinds' and channels' names in ``language`` (the active one), translated once per process."""
+    kinds = {value: str(label) for value, label in Interaction.Kind.choices}
+    channels = {value: str(label) for value, label in Interaction.Channel.choices}
+    return kinds, channels
+
+
+@lru_cache(maxsize=8192)
+def _weekday(day: dt.date, language: str | None) -> str:
+    return str(dateformat.format(day, "l"))
+
+
 class _Labels:
     """What the timeline's items show, formatted once per request rather than by template filters per
     item: the localized kind and channel names, dates in the active language, and amounts as
@@ -96,17 +110,16 @@ class _Labels:
 
     def __init__(self) -> None:
         self.language = get_language()
-        self.kinds = {value: str(label) for value, label in Interaction.Kind.choices}
-        self.channels = {value: str(label) for value, label in Interaction.Channel.choices}
+        self.kinds, self.channels = _choice_labels(self.language)
         self.decimal, self.thousands = _separators(self.language)
+        self.zone = timezone.get_current_timezone()
 
     def date(self, day: dt.date) -> str:
         return _date_label(day, self.language)
 
-    def moment(self, value: dt.datetime) -> str:
-        """Date and 24-hour time in the interface's time zone (``2026년 11월 20일 14:03``)."""
-        local = timezone.localtime(value)
-        return f"{self.date(local.date())} {local:%H:%M}"
+    def moment(self, local: dt.datetime) -> str:
+        """Date and 24-hour time of a time already in the interface's zone (``2026년 11월 20일 14:03``)."""
+        return f"{_date_label(local.date(), self.language)} {local.hour:02d}:{local.minute:02d}"
 
     def amount(self, value: Decimal) -> str:
         """Grouped thousands, and two decimals only when there are any (``129,000``, ``12.50``)."""
@@ -115,17 +128,22 @@ class _Labels:
 
 
 def _decorate(items: list[dict[str, Any]], labels: _Labels) -> list[dict[str, Any]]:
+    """Give each item what the timeline shows of it, and its ``day`` in the interface's time zone."""
+    zone, kinds, channels = labels.zone, labels.kinds, labels.channels
     for item in items:
-        icon, item["tone"] = KIND_STYLE.get(item["kind"], ("dot", "secondary"))
+        kind = item["kind"]
+        icon, item["tone"] = KIND_STYLE.get(kind, ("dot", "secondary"))
         item["icon_svg"] = ICONS.get(icon, DEFAULT_ICON)
-        item["kind_label"] = labels.kinds.get(item["kind"], item["kind"])
-        item["channel_label"] = labels.channels.get(item["channel"], item["channel"])
-        item["properties_list"] = sorted((item.get("properties") or {}).items())
-        local = timezone.localtime(item["occurred_at"])
+        item["kind_label"] = kinds.get(kind, kind)
+        item["channel_label"] = channels.get(item["channel"], item["channel"])
+        properties = item.get("properties")
+        item["properties_list"] = sorted(properties.items()) if properties else []
+        local = item["occurred_at"].astimezone(zone)
+        item["day"] = local.date()
         item["occurred_iso"] = local.isoformat()
-        item["time_label"] = f"{local:%H:%M}"
-        item["occurred_label"] = labels.moment(item["occurred_at"])
-        item["recorded_label"] = labels.moment(item["recorded_at"])
+        item["time_label"] = f"{local.hour:02d}:{local.minute:02d}"
+        item["occurred_label"] = labels.moment(local)
+        item["recorded_label"] = labels.moment(item["recorded_at"].astimezone(zone))
         item["amount_label"] = "" if item["amount"] is None else labels.amount(item["amount"])
         for line in item.get("lines", ()):
             line["unit_price_label"] = labels.amount(line["unit_price"])
@@ -152,10 +170,10 @@ def _days(items: list[dict[str, Any]]) -> list[TimelineDay]:
             day=day,
             iso=day.isoformat(),
             label=labels.date(day),
-            weekday=str(dateformat.format(day, "l")),
+            weekday=_weekday(day, labels.language),
             items=list(group),
         )
-        for day, group in groupby(_decorate(items, labels), key=lambda i: _day(i["occurred_at"]))
+        for day, group in groupby(_decorate(items, labels), key=itemgetter("day"))
     ]
 
 
@@ -205,7 +223,10 @@ class CustomerDetailView(CustomerTimelineMixin, View):
     permission_required = (STAFF_UI_PERMISSION, VIEW_CUSTOMER)
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        customer = get_object_or_404(customer_page(), pk=pk)
+        found = customer_page(pk)
+        if found is None:
+            raise Http404
+        customer = found.customer
         note_customers(request, [customer.pk])
         form = self.filter_form(request)
         filters = self.filters_of(form)
@@ -216,14 +237,14 @@ class CustomerDetailView(CustomerTimelineMixin, View):
         context = {
             "customer": customer,
             "customer_id": customer.pk,
-            "analytics": getattr(customer, "analytics", None),
+            "analytics": found.analytics,
             "base_currency": settings.CRM_BASE_CURRENCY,
-            "consents": list(customer.consents.all()),
-            "identities": list(customer.identities.all()),
-            "contracts": list(customer.contracts.all()),
+            "consents": found.consents,
+            "identities": found.identities,
+            "contracts": found.contracts,
             "filter_form": form,
             "filter_query": self.filter_query(form),
-            "sources": list(SourceSystem.objects.order_by("name").values_list("code", "name")),
+            "sources": source_choices(),
             "can_read_timeline": can_read_timeline,
             "page": page,
             "days": _days(page.items) if page else [],

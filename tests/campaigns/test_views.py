@@ -116,8 +116,9 @@ def test_builder_counts_and_samples_as_you_edit(
     CustomerAnalyticsFactory(lifetime_value=Decimal(5000), customer__region="Busan")
     url = reverse("campaigns:segment_builder")
 
-    # session, user, permissions (one query), count, sample; the access record in its savepoint
-    with django_assert_num_queries(7 + session_queries()):
+    # session, the user with its permissions (one query), count, sample; the access record in its
+    # savepoint
+    with django_assert_num_queries(6 + session_queries()):
         response = client.post(url, builder_post(), HTTP_HX_REQUEST="true")
     page = response.content.decode()
     assert response.status_code == 200
@@ -184,13 +185,13 @@ def test_detail_lists_members_in_fixed_queries(
     url = reverse("campaigns:segment_detail", args=[segment.pk])
     CustomerAnalyticsFactory(lifetime_value=Decimal(5000))
     segment_refresh(segment_id=segment.pk)
-    # session (unless in Redis), user, permissions, segment, members page, access record
-    with django_assert_num_queries(5 + session_queries()):
+    # session (unless in Redis), the user with its permissions, segment, members page, access record
+    with django_assert_num_queries(4 + session_queries()):
         client.get(url)
     for _ in range(20):
         CustomerAnalyticsFactory(lifetime_value=Decimal(5000))
     segment_refresh(segment_id=segment.pk)
-    with django_assert_num_queries(5 + session_queries()):
+    with django_assert_num_queries(4 + session_queries()):
         response = client.get(url)
     assert response.content.decode().count("<tr>") == 22  # the header and 21 members
 
@@ -239,8 +240,8 @@ def test_reps_see_valuable_customers_at_risk(
     ).customer
     CustomerAnalyticsFactory(lifetime_value=Decimal(3_000_000), churn_risk=Decimal("0.1"))
     segment_refresh(segment_id=at_risk.pk)
-    # session (unless in Redis), user, permissions, the page with analytics, access record
-    with django_assert_num_queries(4 + session_queries()):
+    # session (unless in Redis), the user with its permissions, the page with analytics, access record
+    with django_assert_num_queries(3 + session_queries()):
         response = client.get(reverse("campaigns:at_risk"))
     page = response.content.decode()
     assert "Kim Minji" in page

@@ -54,3 +54,30 @@ def test_superusers_have_every_permission_and_inactive_users_none() -> None:
 def test_object_permissions_are_left_to_guardian() -> None:
     user = fresh(UserFactory(role=Role.ADMINISTRATOR))
     assert ModelBackendOneQuery().get_all_permissions(user, obj=user) == set()
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_the_session_user_comes_with_its_permissions_in_one_query(
+    role: Role, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    """Issue 4: a staff request reads its user and the user's permissions in one statement."""
+    created = UserFactory(role=role, first_name="Minji")
+    created.user_permissions.add(Permission.objects.get(codename="view_outboxmessage"))
+    expected = fresh(created)
+    permissions = ModelBackend().get_all_permissions(fresh(created))
+    with django_assert_num_queries(1):
+        user = ModelBackendOneQuery().get_user(created.pk)
+        assert user is not None
+        assert ModelBackendOneQuery().get_all_permissions(user) == permissions
+        assert user.has_perm("crm.view_outboxmessage")
+    assert [getattr(user, f.attname) for f in User._meta.concrete_fields] == [
+        getattr(expected, f.attname) for f in User._meta.concrete_fields
+    ]
+    assert user.get_session_auth_hash() == expected.get_session_auth_hash()
+
+
+def test_the_session_user_is_none_when_gone_or_inactive() -> None:
+    assert ModelBackendOneQuery().get_user(10**9) is None
+    assert ModelBackendOneQuery().get_user(UserFactory(is_active=False).pk) is None
+    superuser = ModelBackendOneQuery().get_user(UserFactory(is_superuser=True).pk)
+    assert superuser is not None and superuser.has_perm("customers.delete_customer")

@@ -182,8 +182,8 @@ def test_home_page_query_count_does_not_grow_with_roles(
     user = UserFactory(is_staff=True)
     user.groups.set(Group.objects.filter(name__in=roles))
     client.force_login(user)
-    # Session (unless in Redis), user, the user's and their groups' permissions (one query), the role names.
-    with django_assert_num_queries(3 + session_queries()) as captured:
+    # Session (unless in Redis), the user with its and its groups' permissions (one query), the role names.
+    with django_assert_num_queries(2 + session_queries()) as captured:
         response = client.get(HOME)
     assert response.status_code == 200
     assert len(response.context["roles"]) == len(roles)

@@ -139,9 +139,9 @@ def test_search_costs_the_same_queries_for_few_and_many_results(
     client = client_for(Role.SERVICE_REP)
     for customer in CustomerFactory.create_batch(matches, name="김민지"):
         CustomerAnalyticsFactory(customer=customer)
-    # session, user, permissions (one query), identities, customers with their analytics, the
-    # access record naming the customers shown
-    with django_assert_num_queries(5 + session_queries()):
+    # session, the user with its permissions (one query), identities, customers with their analytics,
+    # the access record naming the customers shown
+    with django_assert_num_queries(4 + session_queries()):
         response = client.get("/customers/", {"q": "김민지"}, HTTP_HX_REQUEST="true")
     assert response.content.count(b'data-testid="search-result"') == min(matches, 20)
 
@@ -171,10 +171,10 @@ def test_the_customer_page_costs_the_same_queries_for_few_and_many_items(
 ) -> None:
     client = client_for(Role.SERVICE_REP)
     customer = full_customer(items)
-    # session, user, permissions (one query), customer with analytics, identities, consents,
-    # contracts, source systems of the filter, the timeline page, its purchase lines, the segments
-    # panel's memberships (customers.panels), the access record
-    with django_assert_num_queries(11 + session_queries()):
+    # session, the user with its permissions (one query), customer with analytics, identities,
+    # consents, contracts, source systems of the filter, the timeline page, its purchase lines, the
+    # segments panel's memberships (customers.panels), the access record
+    with django_assert_num_queries(10 + session_queries()):
         response = client.get(f"/customers/{customer.pk}/")
     assert response.status_code == 200
     assert response.content.count(b'data-testid="timeline-item"') == items
@@ -269,10 +269,10 @@ def test_polling_and_scrolling_cost_the_same_queries_for_few_and_many_items(
 ) -> None:
     client = client_for(Role.SERVICE_REP)
     customer = full_customer(items + 1)
-    # session (unless in Redis), user, permissions (one query), items, their lines, record
-    with django_assert_num_queries(5 + session_queries()):
+    # session (unless in Redis), the user with its permissions (one query), items, their lines, record
+    with django_assert_num_queries(4 + session_queries()):
         poll = client.get(f"/customers/{customer.pk}/timeline/new/")
-    with django_assert_num_queries(5 + session_queries()):
+    with django_assert_num_queries(4 + session_queries()):
         scroll = client.get(
             f"/customers/{customer.pk}/timeline/", {"cursor": Position(NOON + dt.timedelta(1), 0).encode()}
         )

@@ -306,8 +306,9 @@ def test_the_progress_panel_costs_a_fixed_number_of_queries(
     with CaptureQueriesContext(connection) as queries:
         response = client.get(f"/customers/imports/{job.pk}/progress/")
     assert len(response.context["errors"]) == min(errors, 20)
-    # session (unless in Redis), user, permissions (one query), the job, its first rejected rows
-    assert len(queries) == 4 + session_queries(), [q["sql"][:90] for q in queries.captured_queries]
+    # session (unless in Redis), the user with its permissions (one query), the job, its first
+    # rejected rows
+    assert len(queries) == 3 + session_queries(), [q["sql"][:90] for q in queries.captured_queries]
 
 
 @pytest.mark.parametrize("role", STAFF_ROLES)

@@ -336,8 +336,9 @@ def test_the_list_costs_a_fixed_number_of_queries(
 ) -> None:
     for _ in range(merges):
         customer_merge(survivor=CustomerFactory(), merged=CustomerFactory(), actor=UserFactory())
-    # session, user, permissions (one query), merges with their customers and people; the access record
-    with django_assert_num_queries(3 + session_queries() + access_record_queries()):
+    # session, the user with its permissions (one query), merges with their customers and people; the
+    # access record
+    with django_assert_num_queries(2 + session_queries() + access_record_queries()):
         response = rep.get(LIST)
     assert len(response.context["records"]) == merges
 
@@ -354,9 +355,9 @@ def test_the_merge_page_costs_a_fixed_number_of_queries(
         ConsentFactory(customer=merged, channel=channel)
     customer_merge(survivor=merged, merged=CustomerFactory(), actor=None)  # re-pointed by the next
     record = customer_merge(survivor=CustomerFactory(), merged=merged, actor=UserFactory())
-    # session, user, permissions (one query), the merge, later merges, identities, contracts,
-    # consents, re-pointed customers; the access record
-    with django_assert_num_queries(8 + session_queries() + access_record_queries()):
+    # session, the user with its permissions (one query), the merge, later merges, identities,
+    # contracts, consents, re-pointed customers; the access record
+    with django_assert_num_queries(7 + session_queries() + access_record_queries()):
         response = rep.get(detail(record))
     assert len(response.context["rows"]["identities"]) == rows
 
@@ -370,9 +371,9 @@ def test_the_comparison_costs_a_fixed_number_of_queries(
         CustomerIdentityFactory.create_batch(rows, customer=customer)
         ContractFactory.create_batch(rows, customer=customer)
         InteractionFactory.create_batch(rows, customer=customer)
-    # session, user, permissions (one query), two look-ups (identities, customers each),
+    # session, the user with its permissions (one query), two look-ups (identities, customers each),
     # customers with analytics, identities, contracts, consents, two interaction counts; the access record
-    with django_assert_num_queries(12 + session_queries() + access_record_queries()):
+    with django_assert_num_queries(11 + session_queries() + access_record_queries()):
         response = rep.get(NEW, {"first": first.pk, "second": second.pk})
     assert [c.interaction_count for c in response.context["candidates"]] == [rows, rows]
 

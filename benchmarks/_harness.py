@@ -101,7 +101,6 @@ def processes_cpu_seconds(*needles: str) -> dict[int, float]:
     name it). On a machine shared with other work, latency measures the queue for the cores; this, the
     cost of the requests themselves. Subtract with ``cpu_seconds_since``."""
     used = {}
-    ticks = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -109,11 +108,16 @@ def processes_cpu_seconds(*needles: str) -> dict[int, float]:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             if not all(needle in command for needle in needles):
                 continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            used[int(entry.name)] = pid_cpu_seconds(int(entry.name))
         except OSError:
             continue
-        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
     return used
+
+
+def pid_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) one local process has used so far, from ``/proc/<pid>/stat``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def cpu_seconds_since(before: dict[int, float], after: dict[int, float]) -> float:

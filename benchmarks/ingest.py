@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from _harness import ROOT, Request, django_setup, dumps, load, print_json, server, table_rows
+from _harness import ROOT, Request, django_setup, dumps, load, pid_cpu_seconds, print_json, server, table_rows
 
 
 def main() -> None:
@@ -285,12 +285,12 @@ def csv_import(rows: int, skus: list[str], user: Any, drain_seconds: float) -> N
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
-        backend = f"/proc/{cursor.fetchone()[0]}/stat"
-    started, cpu_started, backend_started = time.perf_counter(), time.process_time(), _cpu_of(backend)
+        backend = cursor.fetchone()[0]
+    started, cpu_started, backend_started = time.perf_counter(), time.process_time(), pid_cpu_seconds(backend)
     while import_run(job_id=job.pk) not in {"completed", "failed"}:
         pass
     elapsed = time.perf_counter() - started
-    python_cpu, backend_cpu = time.process_time() - cpu_started, _cpu_of(backend) - backend_started
+    python_cpu, backend_cpu = time.process_time() - cpu_started, pid_cpu_seconds(backend) - backend_started
     job = ImportJob.objects.get(pk=job.pk)
     drain_started = time.perf_counter()
     while time.perf_counter() - drain_started < drain_seconds and outbox_relay():
@@ -317,12 +317,6 @@ def csv_import(rows: int, skus: list[str], user: Any, drain_seconds: float) -> N
     )
     if job.status != "completed" or job.created_rows != rows:
         sys.exit("the CSV import did not create every row")
-
-
-def _cpu_of(stat: str) -> float:
-    """CPU seconds (user + system) a local process used so far, from its ``/proc/<pid>/stat``."""
-    fields = open(stat).read().rsplit(")", 1)[1].split()  # noqa: SIM115
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _sample_identities(limit: int) -> list[tuple[str, str]]:

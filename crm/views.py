@@ -67,6 +67,7 @@ class StaffLoginView(auth_views.LoginView):
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
+    """The ``next`` the request names, if it leads into this site; else ``default``."""
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -126,6 +127,8 @@ class TwoFactorVerifyView(View):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         self.user = request.user
+        if not user_can_use_staff_ui(self.user):
+            raise PermissionDenied  # suppliers enter their codes at the extranet's own prompt
         if is_verified(self.user) or not has_confirmed_device(self.user):
             return HttpResponseRedirect(_safe_next(request, reverse("home")))
         return super().dispatch(request, *args, **kwargs)
@@ -151,12 +154,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         user_set_language(user=request.user, language=language)
 
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = reverse("home")
-    response = HttpResponseRedirect(next_url)
+    response = HttpResponseRedirect(_safe_next(request, reverse("home")))
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         language,

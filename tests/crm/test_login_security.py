@@ -249,3 +249,18 @@ def test_a_session_from_before_the_device_was_remembered_reads_it_once() -> None
 
     assert client.get("/customers/")["Location"].startswith(VERIFY)
     assert client.session["crm_second_factor_device"] is True
+
+
+@pytest.mark.parametrize("url", [SETUP, VERIFY])
+def test_the_second_factor_pages_send_anonymous_visitors_to_the_login_and_refuse_suppliers(url: str) -> None:
+    response = Client().get(url)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
+
+    membership = SupplierMembershipFactory(
+        supplier=SupplierFactory(), user=UserFactory(role=Role.SUPPLIER_MEMBER)
+    )
+    device_for(membership.user)
+    client = Client()
+    assert sign_in(client, membership.user.username, url="/extranet/login/") == 302
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"token": "123456"}).status_code == 403

@@ -3,9 +3,11 @@
 import datetime as dt
 import itertools
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,7 +51,7 @@ from customers.ingest import (
 )
 from customers.ingest.batch import gc_paused
 from customers.ingest.sql import staging_prepare
-from customers.ingest.staged import plain_events_store
+from customers.ingest.staged import plain_events_resolve, plain_events_write
 from customers.models import ImportJob, ImportRowError, SourceSystem
 
 logger = logging.getLogger(__name__)
@@ -219,7 +221,9 @@ def import_run(*, job_id: int, time_budget: float | None = None) -> str:
     when another run of the same job is ahead of this one. Safe to run twice, and concurrently.
 
     Each chunk is one transaction: its rows, its rejected rows and the advanced checkpoint and counters
-    commit together, under a lock on the job row that also tells a second run it is behind.
+    commit together, under a lock on the job row that also tells a second run it is behind. An events
+    import on PostgreSQL stores two chunks at once, on two connections, committed in order (see
+    ``_store_chunk``); inside a transaction (a test's) the chunks go one by one on its connection.
     """
     started = time.monotonic()
     job = ImportJob.objects.select_related("source_system").filter(pk=job_id).first()
@@ -237,24 +241,34 @@ def import_run(*, job_id: int, time_budget: float | None = None) -> str:
         with _job_records(job) as (header, records):
             plan = _Plan.of(kind=job.kind, source=job.source_system, header=header, mapping=job.mapping)
             chunks = _batches(itertools.islice(records, position, None), chunk_rows)
-            with gc_paused(), _prepared_ahead(plan, chunks) as prepared_chunks:
-                for prepared in prepared_chunks:
-                    with transaction.atomic():
-                        locked = ImportJob.objects.select_for_update().get(pk=job_id)
-                        if locked.status != ImportJob.Status.RUNNING or locked.processed_rows != position:
-                            return "superseded"
-                        outcome = _store(prepared)
-                        _store_errors(job_id, outcome.errors)
-                        position += prepared.rows
-                        ImportJob.objects.filter(pk=job_id).update(
-                            processed_rows=position,
-                            created_rows=F("created_rows") + outcome.created,
-                            duplicate_rows=F("duplicate_rows") + outcome.duplicates,
-                            rejected_rows=F("rejected_rows") + outcome.rejected,
-                            heartbeat_at=timezone.now(),
+            two = (
+                plan.kind == ImportJob.Kind.EVENTS
+                and connection.vendor == "postgresql"
+                and not connection.in_atomic_block
+            )
+            with (
+                gc_paused(),
+                _prepared_ahead(plan, chunks) as prepared_chunks,
+                _Storers(2 if two else 0) as storers,
+            ):
+                in_flight: deque[tuple[Future[_Outcome | None], int]] = deque()
+                previous: _Turn | None = None
+                ahead = position  # the rows before the next chunk to hand out
+                for prepared in itertools.chain(prepared_chunks, [None]):
+                    if prepared is not None:
+                        turn = _Turn(position=ahead, external_ids=prepared.external_ids)
+                        in_flight.append(
+                            (storers.submit(_store_chunk, job_id, prepared, turn, previous), prepared.rows)
                         )
-                    if time_budget is not None and time.monotonic() - started > time_budget:
-                        return "paused"
+                        previous, ahead = (turn if storers.width > 1 else None), ahead + prepared.rows
+                    # The chunks' outcomes in order, as they commit, keeping ``storers.width`` in flight.
+                    while in_flight and (prepared is None or len(in_flight) >= storers.width):
+                        future, rows = in_flight.popleft()
+                        if future.result() is None:
+                            return "superseded"
+                        position += rows
+                        if time_budget is not None and time.monotonic() - started > time_budget:
+                            return "paused"  # once the chunk in flight, if any, is stored
         with transaction.atomic():
             locked = ImportJob.objects.select_for_update().get(pk=job_id)
             if locked.status != ImportJob.Status.RUNNING or locked.processed_rows != position:
@@ -275,6 +289,145 @@ def import_run(*, job_id: int, time_budget: float | None = None) -> str:
             finished_at=timezone.now(),
         )
         return ImportJob.Status.FAILED
+
+
+class _Behind(Exception):
+    """This run of the import is behind another one, or the chunk before failed: roll the chunk back."""
+
+
+@dataclass
+class _Turn:
+    """A chunk's place in a run, as the next chunk sees it: where it starts in the file (also the key of
+    the lock its transaction holds until it ends), its events' ids, and, once its customers are resolved
+    (``resolved``), the new customers it created, not committed yet (``customers``; None when the next
+    chunk must wait for this one's commit instead: this one has rows that go the ordinary way, which
+    may create identities later in its transaction). ``finished`` once its transaction is over."""
+
+    position: int
+    external_ids: set[str]
+    resolved: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+    customers: dict[str, int] | None = None
+    committed: bool = False
+
+    def resolve(self, customers: dict[str, int] | None) -> None:
+        if not self.resolved.is_set():
+            self.customers = customers
+            self.resolved.set()
+
+
+def _store_chunk(
+    job_id: int, prepared: "_Prepared", turn: _Turn, previous: _Turn | None
+) -> "_Outcome | None":
+    """Store a chunk and advance the checkpoint past it, in one transaction; None when this run is
+    behind another (nothing is stored).
+
+    The chunk before (``previous``) may still be in flight on the other connection: its interactions are
+    being written. This chunk then resolves its customers as soon as that one's are resolved, taking
+    the new customers it created as known ones (they are not visible here before it commits), writes
+    its own interactions meanwhile, and commits after it, advancing the checkpoint from where that one
+    left it. Nothing here can then conflict with the chunk before: their customers are told apart
+    before either writes an identity the other could, and two chunks that share an event, or a chunk
+    with rows that go the ordinary way, wait for the chunk before to commit first. The waits are on
+    PostgreSQL locks (``pg_advisory_xact_lock``, one per chunk), which PostgreSQL's deadlock detection
+    sees. If the chunk before rolls back, this one does too: its rows may name that one's customers.
+    """
+    try:
+        with transaction.atomic():
+            _chunk_lock(job_id, turn.position)  # the next chunk commits once this one's lock is released
+            pending: dict[str, int] = {}
+            if previous is not None:
+                previous.resolved.wait()
+                if (
+                    previous.customers is not None
+                    and not prepared.events
+                    and not turn.external_ids & previous.external_ids
+                ):
+                    pending = previous.customers
+                else:
+                    _chunk_after(job_id, previous)
+                    previous = None
+            if previous is None:
+                _job_at(job_id, turn.position)
+            outcome = _store(prepared, turn, pending)
+            if previous is not None:
+                _chunk_after(job_id, previous)
+                if not previous.committed:
+                    raise _Behind
+                _job_at(job_id, turn.position)
+            _store_errors(job_id, outcome.errors)
+            ImportJob.objects.filter(pk=job_id).update(
+                processed_rows=turn.position + prepared.rows,
+                created_rows=F("created_rows") + outcome.created,
+                duplicate_rows=F("duplicate_rows") + outcome.duplicates,
+                rejected_rows=F("rejected_rows") + outcome.rejected,
+                heartbeat_at=timezone.now(),
+            )
+        turn.committed = True
+        return outcome
+    except _Behind:
+        return None
+    finally:
+        turn.resolve(None)  # when it failed before resolving: the next chunk waits, then finds it behind
+        turn.finished.set()
+
+
+def _chunk_lock(job_id: int, position: int) -> None:
+    """Take the lock of the job's chunk starting at ``position``, held until this transaction ends."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [job_id, position])
+
+
+def _chunk_after(job_id: int, previous: _Turn) -> None:
+    """Wait until the transaction of the chunk before has ended."""
+    _chunk_lock(job_id, previous.position)
+    previous.finished.wait()  # its thread has only to say so
+
+
+def _job_at(job_id: int, position: int) -> None:
+    """Lock the job row; raise ``_Behind`` unless the job runs and its checkpoint is ``position``."""
+    locked = ImportJob.objects.select_for_update().get(pk=job_id)
+    if locked.status != ImportJob.Status.RUNNING or locked.processed_rows != position:
+        raise _Behind
+
+
+class _Storers:
+    """Where chunks are stored: in this thread (``count`` 0), or in ``count`` threads, each with its own
+    database connection, taking chunks in turn (so each chunk starts on a connection whose chunk before
+    is over). The threads speak the import's language (its rows' error messages)."""
+
+    def __init__(self, count: int) -> None:
+        self.width = max(count, 1)
+        self._language = translation.get_language()
+        self._pools = [
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-store", initializer=staging_prepare)
+            for _ in range(count)
+        ]
+        self._handed = itertools.count()
+
+    def __enter__(self) -> "_Storers":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for pool in self._pools:
+            pool.submit(connection.close)  # the thread's own connection
+            pool.shutdown(wait=True)
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> "Future[Any]":
+        if not self._pools:
+            future: Future[Any] = Future()
+            try:
+                future.set_result(function(*args))
+            except Exception as error:
+                future.set_exception(error)
+            return future
+        pool = self._pools[next(self._handed) % len(self._pools)]
+        return pool.submit(self._run, function, *args)
+
+    def _run(self, function: Callable[..., Any], *args: Any) -> Any:
+        with translation.override(self._language):
+            return function(*args)
 
 
 def _batches(records: Iterable[_Record], size: int) -> Iterator[list[_Record]]:
@@ -344,6 +497,7 @@ class _Prepared:
     owners: list[int] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     checked: Checked | None = None  # the events validated (by ``_prepared_ahead``), ready to store
+    external_ids: set[str] = field(default_factory=set)  # of the plain rows
 
 
 def _plain_layout(plan: _Plan) -> _PlainLayout | None:
@@ -366,7 +520,7 @@ def _prepare(plan: _Plan, chunk: list[_Record], layout: _PlainLayout | None = No
     if layout is None:
         slow = chunk
     else:
-        seen: set[str] = set()
+        seen = prepared.external_ids
         for record in chunk:
             row = _plain_event(layout, record)
             if row is None or row[1] in seen:  # a repeat goes the ordinary way, and the first with it
@@ -407,22 +561,26 @@ def _prepare(plan: _Plan, chunk: list[_Record], layout: _PlainLayout | None = No
     return prepared
 
 
-def _store(prepared: _Prepared) -> _Outcome:
+def _store(prepared: _Prepared, turn: _Turn, pending: dict[str, int]) -> _Outcome:
     """Store a prepared chunk: customers by one set-based upsert, events (validated already) by one
-    ``events_store``."""
+    ``events_store``; ``turn`` is told as soon as the chunk's customers are resolved (see
+    ``_store_chunk``), ``pending`` are the new customers of the chunk before, not committed yet."""
     outcome = _Outcome(errors=prepared.errors)
     if prepared.plan.kind == ImportJob.Kind.CUSTOMERS:
+        turn.resolve(None)
         for stored in customers_upsert(rows=prepared.customers):
             if stored.status == "created":
                 outcome.created += 1
             else:
                 outcome.duplicates += 1
         return outcome
-    # The chunk goes in whole, in the chunk's transaction: its plain rows by one statement, the others
+    # The chunk goes in whole, in the chunk's transaction: its plain rows by two statements, the others
     # by one look-up and one COPY per table; an outbox message for each, whatever the chunk's size.
     others: list[_Record] = []
     if prepared.plain:
-        others = _store_plain(prepared, outcome)
+        others = _store_plain(prepared, outcome, turn, pending)
+    else:
+        turn.resolve(None)
     assert prepared.checked is not None  # validated by _prepared_ahead
     _count(outcome, prepared.plan, prepared.owners, events_store(checked=prepared.checked))
     if others:
@@ -438,28 +596,47 @@ def _store(prepared: _Prepared) -> _Outcome:
     return outcome
 
 
-def _store_plain(prepared: _Prepared, outcome: _Outcome) -> list[_Record]:
-    """Store a chunk's plain rows by one statement; return the records it did not take (an unknown
+def _store_plain(
+    prepared: _Prepared, outcome: _Outcome, turn: _Turn, pending: dict[str, int]
+) -> list[_Record]:
+    """Store a chunk's plain rows by two statements; return the records they did not take (an unknown
     product or location, for the ordinary way to name), or all of them when the source system was
-    switched off meanwhile or a concurrent writer stored one of the events or identities since the
-    statement's look-up (its savepoint is rolled back: the ordinary way sorts out what is whose)."""
+    switched off meanwhile or a concurrent writer stored one of the events or identities since a
+    statement's look-up (its savepoint is rolled back: the ordinary way sorts out what is whose; the
+    customers the first statement created, when only the second failed, are found there by their
+    identities). The new customers go to ``turn`` when nothing else in the chunk can create identities."""
     source = prepared.plan.source
     if not SourceSystem.objects.filter(pk=source.pk, is_active=True).exists():
+        turn.resolve(None)
         return list(prepared.plain_records.values())
+    now = timezone.now()
     try:
         with transaction.atomic():
-            stored = plain_events_store(source_id=source.pk, rows=prepared.plain, now=timezone.now())
-            if stored.created:
+            resolved = plain_events_resolve(
+                source_id=source.pk, rows=prepared.plain, now=now, pending=pending
+            )
+    except IntegrityError:
+        turn.resolve(None)
+        logger.info("import chunk raced with another writer: its plain rows go the ordinary way")
+        return list(prepared.plain_records.values())
+    turn.resolve(None if prepared.events or resolved.unknown else resolved.customers)
+    try:
+        with transaction.atomic():
+            written = plain_events_write(source_id=source.pk, now=now)
+            if written.created:
                 outbox_publish(
                     topic=TOPIC_INGESTED,
-                    payload={"customer_ids": stored.customer_ids, "interaction_ids": stored.interaction_ids},
+                    payload={
+                        "customer_ids": written.customer_ids,
+                        "interaction_ids": written.interaction_ids,
+                    },
                 )
     except IntegrityError:
         logger.info("import chunk raced with another writer: its plain rows go the ordinary way")
         return list(prepared.plain_records.values())
-    outcome.created += stored.created
-    outcome.duplicates += stored.duplicates
-    return [prepared.plain_records[row] for row in stored.unknown]
+    outcome.created += written.created
+    outcome.duplicates += resolved.duplicates
+    return [prepared.plain_records[row] for row in resolved.unknown]
 
 
 def _count(outcome: _Outcome, plan: _Plan, owners: list[int], result: BatchResult) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from pytest_django.fixtures import SettingsWrapper
 
@@ -686,7 +686,8 @@ def test_plain_rows_are_stored_as_the_ordinary_way_stores_them(
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="plain rows take one statement on PostgreSQL")
 def test_plain_rows_take_one_statement(create, run) -> None:
-    """Issue 3: a chunk of plain rows costs the same statements whatever its size."""
+    """Issue 3: a chunk of plain rows costs the same statements whatever its size: its COPY, the
+    statement that resolves its customers and the one that writes its interactions."""
     from django.test.utils import CaptureQueriesContext
 
     counts = []
@@ -699,18 +700,19 @@ def test_plain_rows_take_one_statement(create, run) -> None:
             [
                 q["sql"].split()[0]
                 for q in queries.captured_queries
-                if "ingest_plain_events" in q["sql"] and not q["sql"].startswith(("CREATE", "TRUNCATE"))
+                if "ingest_plain_" in q["sql"] and not q["sql"].startswith(("CREATE", "TRUNCATE"))
             ]
         )
-    assert counts == [["COPY", "WITH"], ["COPY", "WITH"]]
+    assert counts == [["COPY", "WITH", "WITH"], ["COPY", "WITH", "WITH"]]
     with connection.cursor() as cursor:  # the statement's settings are put back
         cursor.execute("SELECT current_setting('enable_nestloop'), current_setting('jit')")
         assert cursor.fetchone()[0] == "on"
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="plain rows take one statement on PostgreSQL")
-def test_plain_rows_that_lose_a_race_go_the_ordinary_way(create, run, monkeypatch) -> None:
-    """Issue 3: when a concurrent writer stored an event or an identity since the statement looked, the
+@pytest.mark.parametrize("statement", ["resolve", "write"])
+def test_plain_rows_that_lose_a_race_go_the_ordinary_way(create, run, monkeypatch, statement: str) -> None:
+    """Issue 3: when a concurrent writer stored an event or an identity since a statement looked, the
     unique constraint refuses the statement; its savepoint is rolled back and the ordinary way decides."""
     from django.db import IntegrityError
 
@@ -720,10 +722,73 @@ def test_plain_rows_that_lose_a_race_go_the_ordinary_way(create, run, monkeypatc
         raise IntegrityError("duplicate key value violates unique constraint")
 
     first = run(create(events_csv([event_row(n) for n in range(1, 4)]), kind="events"))
-    monkeypatch.setattr("customers.imports.run.plain_events_store", raced)
-    again = run(create(events_csv([event_row(n) for n in range(1, 6)]), kind="events"))
-    assert (first.created_rows, again.created_rows, again.duplicate_rows) == (3, 2, 3)
-    assert Interaction.objects.count() == 5
+    monkeypatch.setattr(f"customers.imports.run.plain_events_{statement}", raced)
+    again = run(create(events_csv([event_row(n) for n in range(1, 7)]), kind="events"))
+    assert (first.created_rows, again.created_rows, again.duplicate_rows) == (3, 3, 3)
+    assert Interaction.objects.count() == 6
+    # One customer per customer id, whichever statement lost the race (after the second, the ordinary
+    # way finds the customers that the first created).
+    assert Customer.objects.count() == CustomerIdentity.objects.count() == 6
+
+
+def _chunked_file() -> str:
+    """Events of customers named across many chunks of 40 rows: purchases with lines, a row that repeats
+    an event of the chunk before (80), an unknown SKU (130), a row that goes the ordinary way (210)."""
+    rows = []
+    for n in range(400):
+        external_id = "T-45" if n == 85 else f"T-{n}"
+        customer, at = f"C-{n % 53}", f"2026-11-{1 + n % 28:02d} 14:03"
+        if n % 4 == 0:
+            sku = "NOPE" if n == 132 else "NB-1080"
+            rows.append(f"{external_id},{customer},purchase,store,{at},,KRW,{sku},{1 + n % 3},Bought")
+        else:
+            summary = " Visited" if n == 210 else "Visited"
+            rows.append(f"{external_id},{customer},web_visit,web,{at},,,,,{summary}")
+    return events_csv(rows)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="two connections on PostgreSQL")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_chunks_at_once_store_what_one_chunk_at_a_time_stores(
+    settings: SettingsWrapper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 3 (a CSV import of 1M rows over 50,000 rows/s): an import stores two chunks at once, on two
+    connections, each chunk handing the new customers it created (not committed yet) to the next. The
+    customers, identities, interactions, lines, errors and counters are those of one chunk at a time
+    (which an import inside a transaction does)."""
+    from customers.imports import run as run_module
+
+    settings.CRM_IMPORT_CHUNK_ROWS = 40
+    user = UserFactory(role=Role.MARKETER)
+    ProductFactory(sku="NB-1080")
+    handed = []
+
+    def resolve(**kwargs: Any) -> Any:
+        handed.append(bool(kwargs["pending"]))
+        return plain_events_resolve(**kwargs)
+
+    plain_events_resolve = run_module.plain_events_resolve
+    monkeypatch.setattr(run_module, "plain_events_resolve", resolve)
+    outcomes = []
+    for code, two in (("pos-two", True), ("pos-one", False)):
+        source = SourceSystemFactory(code=code, name=code)
+        CustomerIdentityFactory(
+            source_system=source, external_id="C-1", customer__name="Known", customer__email=""
+        )
+        job = import_create(upload=upload(_chunked_file()), kind="events", source_system=source, user=user)
+        ImportJob.objects.filter(pk=job.pk).update(mapping=job.mapping, status=ImportJob.Status.QUEUED)
+        if two:
+            assert import_run(job_id=job.pk) == ImportJob.Status.COMPLETED
+            assert any(handed)
+        else:
+            with transaction.atomic():  # one connection: one chunk after the other
+                assert import_run(job_id=job.pk) == ImportJob.Status.COMPLETED
+        job.refresh_from_db()
+        outcomes.append(_outcome_of(job))
+    two_at_once, one_at_a_time = outcomes
+    assert two_at_once == one_at_a_time
+    assert two_at_once["counts"] == (400, 398, 1, 1)
+    assert two_at_once["errors"] == [(134, "amount", "required"), (134, "sku", "unknown_sku")]
 
 
 # --- chunks, checkpoints and resuming ---------------------------------------------------------------

@@ -30,7 +30,7 @@ from django.utils import timezone
 from crm.celery import app as celery_app
 from crm.roles import Role
 from customers.imports import import_create, import_start, imports_resume_stale
-from customers.models import ImportJob, Interaction
+from customers.models import Customer, CustomerIdentity, ImportJob, Interaction
 from tests.factories import SourceSystemFactory, UserFactory
 
 pytestmark = [
@@ -148,13 +148,19 @@ def wait_for(condition: Callable[[], bool], timeout: float, every: float = 0.05)
     return False
 
 
+def customer_of(n: int) -> str:
+    """Ten customers per 700 rows: many are new in one chunk and named again in the next, which two
+    chunks stored at once hand on (the import's issue 3)."""
+    return f"C-{n // 700 * 10 + n % 10}"
+
+
 def test_a_killed_worker_leaves_every_row_imported_exactly_once(broker, start_worker) -> None:
     started = time.monotonic()
     source = SourceSystemFactory(code="pos", name="POS", trust_email=True, trust_phone=True)
     user = UserFactory(role=Role.INTEGRATION)
     header = "event_id,customer_id,kind,channel,occurred_at,summary\n"
     rows = "".join(
-        f"K-{n},C-{n % 997},web_visit,web,2026-11-{1 + n % 28:02d} 10:{n % 60:02d},Visit {n}\n"
+        f"K-{n},{customer_of(n)},web_visit,web,2026-11-{1 + n % 28:02d} 10:{n % 60:02d},Visit {n}\n"
         for n in range(ROWS)
     )
     job = import_create(
@@ -213,4 +219,10 @@ def test_a_killed_worker_leaves_every_row_imported_exactly_once(broker, start_wo
     stored = Interaction.objects.filter(source_system=source, external_id__startswith="K-")
     assert stored.count() == ROWS
     assert stored.values("external_id").distinct().count() == ROWS
+    # One customer per customer id, and every interaction's customer there.
+    customers = {customer_of(n) for n in range(ROWS)}
+    identities = CustomerIdentity.objects.filter(source_system=source)
+    assert sorted(identities.values_list("external_id", flat=True)) == sorted(customers)
+    assert Customer.objects.filter(pk__in=identities.values("customer_id")).count() == len(customers)
+    assert not stored.exclude(customer_id__in=identities.values("customer_id")).exists()
     assert time.monotonic() - started < DEADLINE

@@ -15,10 +15,12 @@ Target: over 50,000 rows/s.
 """
 
 import argparse
+import contextlib
 import os
 import random
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -284,13 +286,19 @@ def csv_import(rows: int, skus: list[str], user: Any, drain_seconds: float) -> N
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        backend = cursor.fetchone()[0]
+        cursor.execute("SELECT pg_backend_pid(), pg_current_wal_lsn()")
+        backend, wal_started = cursor.fetchone()
+    watcher = _Backends(exclude=backend)
     started, cpu_started, backend_started = time.perf_counter(), time.process_time(), pid_cpu_seconds(backend)
-    while import_run(job_id=job.pk) not in {"completed", "failed"}:
-        pass
+    with watcher:
+        while import_run(job_id=job.pk) not in {"completed", "failed"}:
+            pass
     elapsed = time.perf_counter() - started
-    python_cpu, backend_cpu = time.process_time() - cpu_started, pid_cpu_seconds(backend) - backend_started
+    python_cpu = time.process_time() - cpu_started - watcher.cpu_seconds
+    backend_cpu = pid_cpu_seconds(backend) - backend_started + watcher.backends_cpu
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", [wal_started])
+        wal = float(cursor.fetchone()[0])
     job = ImportJob.objects.get(pk=job.pk)
     drain_started = time.perf_counter()
     while time.perf_counter() - drain_started < drain_seconds and outbox_relay():
@@ -311,12 +319,63 @@ def csv_import(rows: int, skus: list[str], user: Any, drain_seconds: float) -> N
             "rows/s": rows / elapsed,
             "CPU s: this process / its PostgreSQL backend": f"{python_cpu:.1f} / {backend_cpu:.1f}",
             "CPU µs a row: this process / PostgreSQL": f"{python_cpu / rows * 1e6:.1f} / {backend_cpu / rows * 1e6:.1f}",
+            "PostgreSQL backends": watcher.count + 1,
+            "WAL written, bytes a row (the whole server's)": f"{wal / rows:,.0f}",
             "analytics from its outbox (s)": drain,
             "outbox messages pending": pending,
         },
     )
     if job.status != "completed" or job.created_rows != rows:
         sys.exit("the CSV import did not create every row")
+
+
+class _Backends:
+    """The CPU of the other PostgreSQL backends of this database while the block runs (an import stores
+    its chunks on connections of its own, opened and closed inside it): polled from
+    ``pg_stat_activity`` and ``/proc`` on a connection of its own, whose CPU (``cpu_seconds``, this
+    process's) is left out of the import's. The benchmark's database is its own, so every client backend
+    on it but ``exclude`` is the import's."""
+
+    def __init__(self, exclude: int) -> None:
+        self.exclude, self.cpu_seconds = exclude, 0.0
+        self.seen: dict[int, float] = {}
+        self._stop = threading.Event()
+
+    @property
+    def count(self) -> int:
+        return len(self.seen)
+
+    @property
+    def backends_cpu(self) -> float:
+        return sum(self.seen.values())
+
+    def __enter__(self) -> "_Backends":
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _poll(self) -> None:
+        from django.db import connection
+
+        started = time.thread_time()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            own = cursor.fetchone()[0]
+            while not self._stop.wait(0.1):
+                cursor.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND backend_type = 'client backend' AND pid <> ALL(%s)",
+                    [[own, self.exclude]],
+                )
+                for (pid,) in cursor.fetchall():
+                    with contextlib.suppress(FileNotFoundError):  # gone since: its last reading stands
+                        self.seen[pid] = pid_cpu_seconds(pid)
+        connection.close()
+        self.cpu_seconds = time.thread_time() - started
 
 
 def _sample_identities(limit: int) -> list[tuple[str, str]]:

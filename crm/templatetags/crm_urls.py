@@ -14,12 +14,12 @@ from django.urls import get_script_prefix, reverse
 register = template.Library()
 
 # Matches any integer converter, and no path of ours holds these digits otherwise.
-_SLOT = str(2**63 - 1)
+SLOT = str(2**63 - 1)
 
 
 @lru_cache(maxsize=256)
 def _around(name: str, prefix: str, rest: tuple[str, ...]) -> tuple[str, str]:
-    head, tail = reverse(name, args=[_SLOT, *rest]).split(_SLOT)
+    head, tail = reverse(name, args=[SLOT, *rest]).split(SLOT)
     return head, tail
 
 

@@ -12,11 +12,11 @@ from functools import lru_cache
 from django import template
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
 from crm import navigation
+from crm.html import escape
 
 register = template.Library()
 
@@ -85,7 +85,6 @@ def language_switcher(context: template.Context) -> SafeString:
     request = context.get("request")
     path = request.get_full_path() if request is not None else ""
     return mark_safe(f"{head}{escape(token)}{middle}{escape(path)}{tail}")  # noqa: S308  # escaped
-
 
 
 @lru_cache(maxsize=32)

@@ -22,10 +22,10 @@ from typing import Any
 from django import template
 from django.template.defaultfilters import floatformat
 from django.utils import formats, timezone
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
+from crm.html import escape
 from crm.templatetags.crm_labels import label
 from crm.templatetags.crm_urls import reverse_pk
 from customers.templatetags.customer_status import customer_status
@@ -237,7 +237,11 @@ def customer_consent(context: template.Context, customer: Any, consents: list[An
     button = ""
     if user.has_perm("customers.view_consent"):
         url = escape(reverse_pk("customers:consent_panel", customer.pk))
-        text = labels["history_and_changes"] if user.has_perm("customers.add_consentchange") else labels["history"]
+        text = (
+            labels["history_and_changes"]
+            if user.has_perm("customers.add_consentchange")
+            else labels["history"]
+        )
         button = (
             "\n      \n"
             '      <button type="button" class="btn btn-link btn-sm px-0 mt-2" data-testid="consent-open"\n'

@@ -19,11 +19,11 @@ from typing import Any
 
 from django import template
 from django.urls import get_script_prefix
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
 from crm.fragments import PK, PK_SLOT, TOKEN_SLOT, fragment_fill, fragment_parts
+from crm.html import escape
 
 register = template.Library()
 
@@ -207,8 +207,12 @@ def log_kind_choices(form: Any) -> SafeString:
 
 
 @lru_cache(maxsize=16)
-def _unfiltered(form_class: Any, sources: tuple[tuple[str, str], ...], language: str | None, prefix: str) -> tuple[str, ...]:
-    return fragment_parts(FILTERS, {"customer": PK, "filter_form": form_class(), "sources": sources, "filter_query": ""})
+def _unfiltered(
+    form_class: Any, sources: tuple[tuple[str, str], ...], language: str | None, prefix: str
+) -> tuple[str, ...]:
+    return fragment_parts(
+        FILTERS, {"customer": PK, "filter_form": form_class(), "sources": sources, "filter_query": ""}
+    )
 
 
 @register.simple_tag(takes_context=True)

@@ -36,7 +36,7 @@ from customers.panels import panels_render
 from customers.privacy.hooks import PersonalDataViewMixin, note_customers
 from customers.privacy.models import AccessAction
 from customers.search import customer_search
-from customers.selectors import customer_page, source_choices
+from customers.selectors import customer_page
 from customers.services import InteractionNotLogged, interaction_log
 from customers.timeline import (
     InvalidCursor,
@@ -244,7 +244,7 @@ class CustomerDetailView(CustomerTimelineMixin, View):
             "contracts": found.contracts,
             "filter_form": form,
             "filter_query": self.filter_query(form),
-            "sources": source_choices(),
+            "sources": found.sources,
             "can_read_timeline": can_read_timeline,
             "page": page,
             "days": _days(page.items) if page else [],

@@ -24,6 +24,7 @@ from django.utils.translation import get_language, gettext
 
 from crm.fragments import PK, PK_SLOT, TOKEN_SLOT, fragment_fill, fragment_parts
 from crm.html import escape
+from customers.forms import InteractionLogForm, TimelineFilterForm
 
 register = template.Library()
 
@@ -207,35 +208,32 @@ def log_kind_choices(form: Any) -> SafeString:
 
 
 @lru_cache(maxsize=16)
-def _unfiltered(
-    form_class: Any, sources: tuple[tuple[str, str], ...], language: str | None, prefix: str
-) -> tuple[str, ...]:
-    return fragment_parts(
-        FILTERS, {"customer": PK, "filter_form": form_class(), "sources": sources, "filter_query": ""}
-    )
+def _unfiltered(sources: tuple[tuple[str, str], ...], language: str | None, prefix: str) -> tuple[str, ...]:
+    context = {"customer": PK, "filter_form": TimelineFilterForm(), "sources": sources, "filter_query": ""}
+    return fragment_parts(FILTERS, context)
 
 
 @register.simple_tag(takes_context=True)
 def timeline_filters(context: template.Context) -> SafeString:
-    """The timeline's filter form (``filter_form``, for ``customer``, with the ``sources`` to choose from):
-    without filters chosen, once per language and list of sources; with filters, the template."""
-    form = context["filter_form"]
-    if form.is_bound:
+    """The timeline's filter form for ``customer``, with the ``sources`` to choose from: without filters
+    (``filter_form`` None), once per language and list of sources; with filters, the template."""
+    if context["filter_form"] is not None:
         engine = context.template.engine  # type: ignore[union-attr]  # rendering a template
         return mark_safe(engine.get_template(FILTERS).render(context))  # noqa: S308  # the engine's
-    parts = _unfiltered(form.__class__, tuple(context["sources"]), get_language(), get_script_prefix())
+    parts = _unfiltered(tuple(context["sources"]), get_language(), get_script_prefix())
     return mark_safe(fragment_fill(parts, {PK_SLOT: context["customer"].pk}))  # noqa: S308  # escaped
 
 
 @lru_cache(maxsize=16)
-def _fresh_log_form(form_class: Any, language: str | None, prefix: str) -> tuple[str, ...]:
-    return fragment_parts(LOG_FORM, {"customer": PK, "log_form": form_class(), "csrf_token": TOKEN_SLOT})
+def _fresh_log_form(language: str | None, prefix: str) -> tuple[str, ...]:
+    context = {"customer": PK, "log_form": InteractionLogForm(), "csrf_token": TOKEN_SLOT}
+    return fragment_parts(LOG_FORM, context)
 
 
 @register.simple_tag(takes_context=True)
 def fresh_log_form(context: template.Context) -> SafeString:
-    """The form to log a call or a note, fresh (``log_form`` unbound), for ``customer``: the template
-    rendered once per language, with the customer's number and this request's CSRF token put in."""
-    parts = _fresh_log_form(context["log_form"].__class__, get_language(), get_script_prefix())
+    """The form to log a call or a note, fresh, for ``customer``: the template rendered once per
+    language, with the customer's number and this request's CSRF token put in."""
+    parts = _fresh_log_form(get_language(), get_script_prefix())
     values = {PK_SLOT: context["customer"].pk, TOKEN_SLOT: context["csrf_token"]}
     return mark_safe(fragment_fill(parts, values))  # noqa: S308  # escaped

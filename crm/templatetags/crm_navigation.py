@@ -1,4 +1,5 @@
-"""``{% staff_navigation %}``: the navbar entries from the navigation registry (see ``crm.navigation``).
+"""``{% staff_navigation %}``: the navbar entries from the navigation registry (see ``crm.navigation``);
+``{% language_switcher %}`` and ``{% user_menu %}``, the navbar's language and user menus.
 
 Written in Python, and kept per process for each language, set of entries the user may reach, current
 page and URL prefix: every staff page shows the navbar, and building it (a URL reversed and a label
@@ -10,12 +11,12 @@ from functools import lru_cache
 
 from django import template
 from django.template.loader import render_to_string
-from django.urls import get_script_prefix
-from django.utils.html import escape
+from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 from crm import navigation
+from crm.html import escape
 
 register = template.Library()
 
@@ -84,3 +85,51 @@ def language_switcher(context: template.Context) -> SafeString:
     request = context.get("request")
     path = request.get_full_path() if request is not None else ""
     return mark_safe(f"{head}{escape(token)}{middle}{escape(path)}{tail}")  # noqa: S308  # escaped
+
+
+@lru_cache(maxsize=32)
+def _user_menu_texts(language: str | None, prefix: str) -> dict[str, str]:
+    """The user menu's labels (as ``{% translate %}`` wrote them, translations not escaped) and URLs."""
+    return {
+        "signed_in_as": gettext("Signed in as %(username)s"),
+        "two_factor": gettext("Two-factor sign-in"),
+        "sign_out": gettext("Sign out"),
+        "two_factor_url": escape(reverse("two_factor_setup")),
+        "logout_url": escape(reverse("logout")),
+    }
+
+
+@register.simple_tag(takes_context=True)
+def user_menu(context: template.Context) -> SafeString:
+    """The navbar's menu of the signed-in user: the markup of the template it replaced, with the user's
+    name and the CSRF token put in (escaped) and the rest once per language."""
+    user = context["user"]
+    username = user.get_username()
+    name = user.get_full_name() or username
+    texts = _user_menu_texts(get_language(), get_script_prefix())
+    signed_in_as = texts["signed_in_as"] % {"username": escape(username)}
+    return mark_safe(  # noqa: S308  # the user's names and the token escaped
+        '\n<li class="nav-item dropdown">\n'
+        '  <a class="nav-link dropdown-toggle" href="#" role="button" data-bs-toggle="dropdown" aria-expanded="false"\n'
+        '     data-testid="user-menu">\n'
+        "    \n"
+        f'      <span class="crm-avatar" aria-hidden="true">{escape(name[:1].upper())}</span>{escape(name)}\n'
+        "    \n"
+        "  </a>\n"
+        '  <ul class="dropdown-menu dropdown-menu-end">\n'
+        "    <li>\n"
+        '      <span class="dropdown-item-text small text-body-secondary">\n'
+        f"        {signed_in_as}\n"
+        "      </span>\n"
+        "    </li>\n"
+        '    <li><hr class="dropdown-divider"></li>\n'
+        f'    <li><a class="dropdown-item" href="{texts["two_factor_url"]}">{texts["two_factor"]}</a></li>\n'
+        "    <li>\n"
+        f'      <form method="post" action="{texts["logout_url"]}">\n'
+        f'        <input type="hidden" name="csrfmiddlewaretoken" value="{escape(context["csrf_token"])}">\n'
+        f'        <button type="submit" class="dropdown-item">{texts["sign_out"]}</button>\n'
+        "      </form>\n"
+        "    </li>\n"
+        "  </ul>\n"
+        "</li>\n"
+    )

@@ -7,10 +7,10 @@ from functools import lru_cache
 from typing import Any
 
 from django import template
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
+from crm.html import escape
 from crm.templatetags.crm_labels import label
 
 register = template.Library()

@@ -9,11 +9,11 @@ from functools import lru_cache
 from typing import Any
 
 from django import template
-from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
+from crm.html import escape
+from crm.templatetags.crm_urls import reverse_pk
 from customers.privacy.masking import can_see_personal_data, mask_value
 
 register = template.Library()
@@ -40,7 +40,7 @@ def personal(context: template.Context, customer: Any, field: str) -> SafeString
     button = ""
     request = context.get("request")
     if can_see_personal_data(getattr(request, "user", None)):
-        url = escape(reverse("customers:personal_reveal", args=[customer.pk, field]))
+        url = escape(reverse_pk("customers:personal_reveal", customer.pk, field))
         button = (
             ' <button type="button" class="btn btn-link btn-sm p-0 align-baseline" '
             f'hx-post="{url}" hx-target="closest .personal-field" hx-swap="outerHTML" '

@@ -10,12 +10,12 @@ from functools import lru_cache
 from typing import Any
 
 from django import template
-from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
+from crm.html import escape
 from crm.templatetags.crm_labels import label
+from crm.templatetags.crm_urls import reverse_pk
 from customers.privacy.masking import mask_email, mask_phone
 from customers.templatetags.customer_status import customer_status
 
@@ -41,7 +41,7 @@ def _row(customer: Any, no_name: str) -> str:
         if analytics
         else ""
     )
-    url = escape(reverse("customers:customer_detail", args=[customer.pk]))
+    url = escape(reverse_pk("customers:customer_detail", customer.pk))
     return (
         "\n      "
         '<a class="list-group-item list-group-item-action d-flex flex-wrap justify-content-between '

@@ -8,17 +8,28 @@ translated once per language.
 
     {% load timeline %}{% timeline_days days %}   {# sections of days, each with its items #}
     {% load timeline %}{% timeline_items day.items %}
+
+The filters without a filter chosen and the fresh log form are the same on every customer page but for
+the customer's number and the CSRF token: their templates are rendered once per language and filled in
+per page (``crm.fragments``).
 """
 
 from functools import lru_cache
 from typing import Any
 
 from django import template
-from django.utils.html import escape
+from django.urls import get_script_prefix
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
+from crm.fragments import PK, PK_SLOT, TOKEN_SLOT, fragment_fill, fragment_parts
+from crm.html import escape
+from customers.forms import InteractionLogForm, TimelineFilterForm
+
 register = template.Library()
+
+FILTERS = "customers/partials/timeline_filters.html"
+LOG_FORM = "customers/partials/timeline_log_form.html"
 
 
 @lru_cache(maxsize=16)
@@ -194,3 +205,35 @@ def log_kind_choices(form: Any) -> SafeString:
     if not form.is_bound:
         return mark_safe(_fresh_kind_choices(form.__class__, get_language()))  # noqa: S308  # escaped
     return mark_safe(_kind_choices(form))  # noqa: S308  # every value escaped
+
+
+@lru_cache(maxsize=16)
+def _unfiltered(sources: tuple[tuple[str, str], ...], language: str | None, prefix: str) -> tuple[str, ...]:
+    context = {"customer": PK, "filter_form": TimelineFilterForm(), "sources": sources, "filter_query": ""}
+    return fragment_parts(FILTERS, context)
+
+
+@register.simple_tag(takes_context=True)
+def timeline_filters(context: template.Context) -> SafeString:
+    """The timeline's filter form for ``customer``, with the ``sources`` to choose from: without filters
+    (``filter_form`` None), once per language and list of sources; with filters, the template."""
+    if context["filter_form"] is not None:
+        engine = context.template.engine  # type: ignore[union-attr]  # rendering a template
+        return mark_safe(engine.get_template(FILTERS).render(context))  # noqa: S308  # the engine's
+    parts = _unfiltered(tuple(context["sources"]), get_language(), get_script_prefix())
+    return mark_safe(fragment_fill(parts, {PK_SLOT: context["customer"].pk}))  # noqa: S308  # escaped
+
+
+@lru_cache(maxsize=16)
+def _fresh_log_form(language: str | None, prefix: str) -> tuple[str, ...]:
+    context = {"customer": PK, "log_form": InteractionLogForm(), "csrf_token": TOKEN_SLOT}
+    return fragment_parts(LOG_FORM, context)
+
+
+@register.simple_tag(takes_context=True)
+def fresh_log_form(context: template.Context) -> SafeString:
+    """The form to log a call or a note, fresh, for ``customer``: the template rendered once per
+    language, with the customer's number and this request's CSRF token put in."""
+    parts = _fresh_log_form(get_language(), get_script_prefix())
+    values = {PK_SLOT: context["customer"].pk, TOKEN_SLOT: context["csrf_token"]}
+    return mark_safe(fragment_fill(parts, values))  # noqa: S308  # escaped

@@ -36,7 +36,7 @@ from customers.panels import panels_render
 from customers.privacy.hooks import PersonalDataViewMixin, note_customers
 from customers.privacy.models import AccessAction
 from customers.search import customer_search
-from customers.selectors import customer_page, source_choices
+from customers.selectors import customer_page
 from customers.services import InteractionNotLogged, interaction_log
 from customers.timeline import (
     InvalidCursor,
@@ -49,6 +49,7 @@ from customers.timeline import (
 VIEW_CUSTOMER = "customers.view_customer"
 VIEW_TIMELINE = (STAFF_UI_PERMISSION, VIEW_CUSTOMER, "customers.view_interaction")
 SEARCH_LIMIT = 20
+FILTER_NAMES = tuple(TimelineFilterForm.base_fields)
 POLL_SECONDS = 1
 
 # An icon (customers/icons.py) and a colour per kind.
@@ -200,17 +201,21 @@ class CustomerTimelineMixin(StaffRequiredMixin, PersonalDataViewMixin):
 
     permission_required: tuple[str, ...] = VIEW_TIMELINE
 
-    def filter_form(self, request: HttpRequest) -> TimelineFilterForm:
-        return TimelineFilterForm(request.GET or None)
+    def filter_form(self, request: HttpRequest) -> TimelineFilterForm | None:
+        """The filters given, or None when the query string names none (the usual page, poll and scroll:
+        building the form, which copies its fields, cost more than reading the page)."""
+        if not any(name in request.GET for name in FILTER_NAMES):
+            return None
+        return TimelineFilterForm(request.GET)
 
-    def filters_of(self, form: TimelineFilterForm) -> TimelineFilters | None:
-        if not form.is_bound:
+    def filters_of(self, form: TimelineFilterForm | None) -> TimelineFilters | None:
+        if form is None:
             return TimelineFilters()
         return form.filters() if form.is_valid() else None
 
-    def filter_query(self, form: TimelineFilterForm) -> str:
+    def filter_query(self, form: TimelineFilterForm | None) -> str:
         """The filters as query parameters, to carry on the scroll and poll URLs."""
-        if not form.is_bound:
+        if form is None:
             return ""
         data = cast(QueryDict, form.data)
         keep = [(key, value) for key in form.fields for value in data.getlist(key) if value]
@@ -244,13 +249,12 @@ class CustomerDetailView(CustomerTimelineMixin, View):
             "contracts": found.contracts,
             "filter_form": form,
             "filter_query": self.filter_query(form),
-            "sources": source_choices(),
+            "sources": found.sources,
             "can_read_timeline": can_read_timeline,
             "page": page,
             "days": _days(page.items) if page else [],
             "newest": page.newest.encode() if page and page.newest else "",
             "poll_seconds": POLL_SECONDS,
-            "log_form": InteractionLogForm(),
             "can_log": request.user.has_perm("customers.add_interaction")
             and customer.status == Customer.Status.ACTIVE,
             "panels": panels_render(request, customer),

@@ -171,10 +171,10 @@ def test_the_customer_page_costs_the_same_queries_for_few_and_many_items(
 ) -> None:
     client = client_for(Role.SERVICE_REP)
     customer = full_customer(items)
-    # session, the user with its permissions (one query), customer with analytics, identities,
-    # consents, contracts, source systems of the filter, the timeline page, its purchase lines, the
-    # segments panel's memberships (customers.panels), the access record
-    with django_assert_num_queries(10 + session_queries()):
+    # session, the user with its permissions (one query), the customer with analytics, identities,
+    # consents, contracts and the filter's source systems (one statement), the timeline page, its
+    # purchase lines, the segments panel's memberships (customers.panels), the access record
+    with django_assert_num_queries(6 + session_queries()):
         response = client.get(f"/customers/{customer.pk}/")
     assert response.status_code == 200
     assert response.content.count(b'data-testid="timeline-item"') == items

@@ -49,7 +49,7 @@ def _typed_nulls(fields: "list[Field[Any, Any]]", vendor: str) -> str:
     branches before the one with the values would make a text column."""
     if vendor != "postgresql":
         return ", ".join("NULL" for _field in fields)
-    return ", ".join(f"NULL::{field.cast_db_type(connection)}" for field in fields)
+    return ", ".join(f"NULL::{cast(Any, field).cast_db_type(connection)}" for field in fields)
 
 
 @cache
@@ -64,7 +64,7 @@ def _page_sql(vendor: str) -> str:
         return [field for model in models for field in model._meta.concrete_fields]
 
     source = SourceSystem._meta
-    layout = [
+    layout: list[list[Field[Any, Any]]] = [
         concrete(Customer, CustomerAnalytics),
         concrete(CustomerIdentity, SourceSystem),
         concrete(Consent),

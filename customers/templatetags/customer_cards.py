@@ -23,7 +23,7 @@ from django import template
 from django.template.defaultfilters import floatformat
 from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, gettext_noop
 
 from crm.html import escape
 from crm.templatetags.crm_labels import label
@@ -42,32 +42,32 @@ def _labels(language: str | None) -> dict[str, str]:
     ``{% blocktranslate %}`` wrote them: translations are the project's own text, not escaped (the values
     put into them are)."""
     texts = {
-        "no_name": "(no name)",
-        "email": "Email",
-        "phone": "Phone",
-        "birth_date": "Birth date",
-        "address": "Address",
-        "language": "Language",
-        "open_merged": "Open the customer it was merged into",
-        "analytics": "Analytics",
-        "lifetime_value": "Lifetime value",
-        "rfm_group": "RFM group",
-        "churn_risk": "Churn risk",
-        "last_nps": "Last NPS",
-        "purchases": "Purchases",
-        "last_purchase": "Last purchase",
-        "visits": "Visits in the last 30 days",
-        "no_analytics": "No analytics yet: they appear with the customer's first interaction.",
-        "consent": "Consent",
-        "granted": "Granted",
-        "refused": "Refused",
-        "no_consent": "No consent recorded: do not contact this customer.",
-        "history_and_changes": "History and changes",
-        "history": "History",
-        "identities": "Identities in source systems",
-        "no_identities": "Known in no source system.",
-        "contracts": "Contracts",
-        "no_contracts": "No contracts.",
+        "no_name": gettext_noop("(no name)"),
+        "email": gettext_noop("Email"),
+        "phone": gettext_noop("Phone"),
+        "birth_date": gettext_noop("Birth date"),
+        "address": gettext_noop("Address"),
+        "language": gettext_noop("Language"),
+        "open_merged": gettext_noop("Open the customer it was merged into"),
+        "analytics": gettext_noop("Analytics"),
+        "lifetime_value": gettext_noop("Lifetime value"),
+        "rfm_group": gettext_noop("RFM group"),
+        "churn_risk": gettext_noop("Churn risk"),
+        "last_nps": gettext_noop("Last NPS"),
+        "purchases": gettext_noop("Purchases"),
+        "last_purchase": gettext_noop("Last purchase"),
+        "visits": gettext_noop("Visits in the last 30 days"),
+        "no_analytics": gettext_noop("No analytics yet: they appear with the customer's first interaction."),
+        "consent": gettext_noop("Consent"),
+        "granted": gettext_noop("Granted"),
+        "refused": gettext_noop("Refused"),
+        "no_consent": gettext_noop("No consent recorded: do not contact this customer."),
+        "history_and_changes": gettext_noop("History and changes"),
+        "history": gettext_noop("History"),
+        "identities": gettext_noop("Identities in source systems"),
+        "no_identities": gettext_noop("Known in no source system."),
+        "contracts": gettext_noop("Contracts"),
+        "no_contracts": gettext_noop("No contracts."),
     }
     labels = {key: gettext(text) for key, text in texts.items()}
     labels["customer_number"] = gettext("Customer #%(id)s")

@@ -11,6 +11,8 @@ from django.utils import timezone
 from crm.roles import Role
 from customers.models import Customer, SourceSystem
 from tests.factories import (
+    ConsentFactory,
+    ContractFactory,
     CustomerAnalyticsFactory,
     CustomerFactory,
     CustomerIdentityFactory,
@@ -125,3 +127,43 @@ def test_the_language_menu_escapes_the_path_and_marks_the_language(client: Clien
     assert 'class="dropdown-item active" aria-current="true">\n        한국어' in html
     token = client.cookies["csrftoken"].value
     assert 'name="csrfmiddlewaretoken" value="' in html and token
+
+
+def test_the_cards_escape_their_values_and_speak_korean(client: Client) -> None:
+    customer = CustomerFactory(name="김민지")
+    source = SourceSystem.objects.create(code="pos", name=f"POS {HOSTILE}")
+    CustomerIdentityFactory(customer=customer, source_system=source, external_id=f"id-{HOSTILE}")
+    ContractFactory(customer=customer, name=f"Auto {HOSTILE}")
+    ConsentFactory(customer=customer, source=f"web {HOSTILE}", granted=False)
+    client.force_login(UserFactory(role=Role.SERVICE_REP, username=f"rep{HOSTILE}"))
+    html = client.get(f"/customers/{customer.pk}/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "<script>alert" not in html
+    assert f'<span class="text-body-secondary">POS {ESCAPED}</span>' in html
+    assert f'<code class="text-body">id-{ESCAPED}</code>' in html
+    assert f'<span class="fw-semibold">Auto {ESCAPED}</span>' in html
+    assert f'title="web {ESCAPED} ' in html
+    assert f"rep{ESCAPED}" in html  # the user menu
+    for korean in ("계약", "분석", "동의", "거부", "아직 분석이 없습니다"):
+        assert korean in html
+
+
+def test_the_cached_fragments_carry_each_page_its_own_customer_and_token(client: Client) -> None:
+    """The filters and the log form are rendered once per language and filled per page: two customers in
+    a row each get their own URLs, and the form its request's CSRF token."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(UserFactory(role=Role.SERVICE_REP))
+    first, second = CustomerFactory(), CustomerFactory()
+    for customer in (first, second):
+        html = client.get(f"/customers/{customer.pk}/").content.decode()
+        assert f'<form method="get" action="/customers/{customer.pk}/"' in html
+        assert f'hx-post="/customers/{customer.pk}/timeline/log/"' in html
+        other = second if customer is first else first
+        assert f"/customers/{other.pk}/timeline/log/" not in html
+        token = html.split('name="csrfmiddlewaretoken" value="', 2)[2].split('"', 1)[0]
+        logged = client.post(
+            f"/customers/{customer.pk}/timeline/log/",
+            {"kind": "note", "summary": "Called back", "csrfmiddlewaretoken": token},
+            HTTP_HX_REQUEST="true",
+        )
+        assert logged.status_code == 200
+        assert customer.interactions.filter(summary="Called back").exists()

@@ -108,11 +108,14 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------------
 # A SQLite file by default, so that `make demo` runs anywhere; PostgreSQL in CI and production.
+# Connections live for DATABASE_CONN_MAX_AGE seconds. Health checks (DATABASE_CONN_HEALTH_CHECKS=1) cost
+# a `SELECT 1` round trip at the start of every request; without them, as Django's default, a connection
+# that broke since the last request (the database restarted) fails that one request and is then replaced.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", default=False),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

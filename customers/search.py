@@ -14,18 +14,19 @@ A term is tried as everything it could be, each through its own index:
   without those indexes, which is fine at demo size.
 
 Only terms with letters and no digits are matched against names; digits mean a phone, a number or an id.
-Exact matches come first, then name matches. A search costs at most three queries however many customers
-match: the ids in source systems, the exact matches (skipped when the term can be no email, phone, number
-or known id), the name matches. Name matches are read in no order and capped (a common name such as
-김민지 matches thousands at 1M customers: sorting them all would read every one); the rep narrows by
-typing more.
+Exact matches come first, then name matches. A search is one query however many customers match: the
+exact matches (the ids in source systems, the number, the phone or the email) and the name matches are
+two parts of one ``UNION ALL``, so that a keystroke costs one round trip to the database. Name matches are
+read in no order and capped (a common name such as 김민지 matches thousands at 1M customers: sorting them
+all would read every one); the rep narrows by typing more.
 
-The statements are written out here (``customer.pk = ANY(...)`` and Django's own forms of the
-case-insensitive lookups, from the backend's operators, so that the same indexes serve them) and
-prepared on PostgreSQL (``crm.db``): compiling three ORM querysets and turning their rows into
-deferred-field instances cost more CPU per keystroke than PostgreSQL spends answering them. The name
-match is not prepared: a generic plan cannot see the pattern, which the planner needs to choose between
-the prefix index, the trigram index and reading the table (and a prefix pattern can only use the first).
+The statement is written out here (``customer.pk = ANY(ARRAY(...))`` and Django's own forms of the
+case-insensitive lookups, from the backend's operators, so that the same indexes serve them), and
+prepared on PostgreSQL (``crm.db``) when it has no name part: compiling ORM querysets and turning their
+rows into deferred-field instances cost more CPU per keystroke than PostgreSQL spends answering them.
+With a name part it is planned on every run: a generic plan cannot see the pattern, which the planner
+needs to choose between the prefix index, the trigram index and reading the table (and a prefix pattern
+can only use the first).
 """
 
 from functools import cache
@@ -64,20 +65,16 @@ _CUSTOMERS = Customer._meta.db_table
 
 @cache
 def _identity_sql(vendor: str) -> str:
-    return (
+    """The customers owning an id in any source system, as a condition on ``c``: one index probe per
+    system. On PostgreSQL an ``ARRAY`` of the subquery, which the planner runs once before the scan (an
+    InitPlan) so that ``c.id = ANY(...)`` stays an index condition beside the others it is ORed with;
+    ``c.id IN (subquery)`` there would filter a scan of every customer."""
+    subquery = (
         f"SELECT x.customer_id FROM {CustomerIdentity._meta.db_table} x "  # noqa: S608  # model names
         f"WHERE x.source_system_id IN (SELECT s.id FROM {SourceSystem._meta.db_table} s) "
         "AND x.external_id = %s LIMIT %s"
     )
-
-
-def _identity_owners(term: str) -> list[int]:
-    """Customers that ``term`` names as an id in any source system: one query, one index probe per system."""
-    if len(term) > 128:
-        return []
-    with prepared_cursor() as cursor:
-        cursor.execute(_identity_sql(connection.vendor), [term, EXACT_MATCHES])
-        return [customer_id for (customer_id,) in cursor.fetchall()]
+    return f"c.id = ANY(ARRAY({subquery}))" if vendor == "postgresql" else f"c.id IN ({subquery})"
 
 
 def _normalised(term: str) -> str | None:
@@ -94,20 +91,15 @@ def _lookup(column: str, lookup: str, internal_type: str) -> str:
 
 def _exact_condition(term: str) -> tuple[str, list[Any]] | None:
     """Email, phone, source-system id or customer number, as a condition on ``c`` and its parameters;
-    None when the term can be none of them (no query to run). Runs the one identity look-up query."""
+    None when the term can be none of them."""
     if "@" in term:
         email = connection.ops.prep_for_iexact_query(normalize_email(term) or term)
         return _lookup('c."email"', "iexact", "CharField"), [email]
     conditions: list[str] = []
     params: list[Any] = []
-    owners = _identity_owners(term)
-    if owners:
-        if connection.vendor == "postgresql":
-            conditions.append("c.id = ANY(%s)")
-            params.append(owners)
-        else:
-            conditions.append(f"c.id IN ({', '.join(['%s'] * len(owners))})")
-            params += owners
+    if len(term) <= 128:  # the longest id a source system may give
+        conditions.append(_identity_sql(connection.vendor))
+        params += [term, EXACT_MATCHES]
     customer_id = search_id(term)
     if customer_id is not None:
         conditions.append("c.id = %s")
@@ -135,32 +127,46 @@ def _name_condition(term: str) -> tuple[str, list[Any]]:
     return _lookup('c."name"', "istartswith", "CharField"), [f"{pattern}%"]
 
 
-def _cursor(exact: bool) -> Any:
-    """Exact matches are prepared; name matches are planned for their pattern on every run."""
-    return prepared_cursor() if exact else connection.cursor()
+def _matches(
+    term: str, columns: str, join: str, exact_limit: int, name_limit: int
+) -> list[tuple[Any, ...]] | None:
+    """The rows of ``columns`` for ``term``'s exact matches (newest first, up to ``exact_limit``) and
+    name matches (in no order, up to ``name_limit``), each row ending with 0 for an exact match and 1
+    for a name match: one statement. None when the term can be nothing (no query made).
 
-
-def _ids(where: str, params: list[Any], limit: int, exact: bool) -> list[int]:
-    order = " ORDER BY c.id DESC" if exact else ""
-    with _cursor(exact) as cursor:
-        cursor.execute(
-            f"SELECT c.id FROM {_CUSTOMERS} c WHERE {where}{order} LIMIT %s",  # noqa: S608  # conditions of this module
-            [*params, limit],
-        )
-        return [pk for (pk,) in cursor.fetchall()]
+    Exact matches alone are a prepared statement. With names it is planned on every run: a generic plan
+    cannot see the pattern, which the planner needs to choose between the prefix index, the trigram
+    index and reading the table (and a prefix pattern can only use the first)."""
+    exact = _exact_condition(term)
+    name = _name_condition(term) if _is_name(term) else None
+    parts: list[str] = []
+    params: list[Any] = []
+    select = f"SELECT {columns}, {{kind}} AS k FROM {_CUSTOMERS} c {join}"  # noqa: S608  # of this module
+    if exact:
+        parts.append(f"{select.format(kind=0)} WHERE {exact[0]} ORDER BY c.id DESC LIMIT %s")
+        params += [*exact[1], exact_limit]
+    if name:
+        parts.append(f"{select.format(kind=1)} WHERE {name[0]} LIMIT %s")
+        params += [*name[1], name_limit]
+    if not parts:
+        return None
+    # Each part in a subquery: SQLite takes no ORDER BY or LIMIT on a member of a compound SELECT.
+    sql = " UNION ALL ".join(f"SELECT * FROM ({part}) p{n}" for n, part in enumerate(parts))  # noqa: S608
+    with prepared_cursor() if name is None else connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def customer_search_ids(term: str, *, cap: int = MAX_MATCHES) -> list[int]:
     """The ids of up to ``cap`` customers ``term`` may mean, exact matches first (for filtering a list,
-    such as the API's, by ``pk IN``, which any ordering then reads cheaply). At most three queries."""
+    such as the API's, by ``pk IN``, which any ordering then reads cheaply). One query at most."""
     cleaned = _normalised(term)
-    if cleaned is None:
+    rows = _matches(cleaned, "c.id", "", EXACT_MATCHES, cap) if cleaned is not None else None
+    if not rows:
         return []
-    exact = _exact_condition(cleaned)
-    ids = _ids(*exact, EXACT_MATCHES, exact=True) if exact else []
-    if _is_name(cleaned):
-        seen = set(ids)
-        ids += [pk for pk in _ids(*_name_condition(cleaned), cap, exact=False) if pk not in seen]
+    ids = [pk for pk, kind in rows if kind == 0]
+    seen = set(ids)
+    ids += [pk for pk, kind in rows if kind == 1 and pk not in seen]
     return ids[:cap]
 
 
@@ -173,44 +179,34 @@ def _result_columns(vendor: str) -> str:
     return ", ".join(names)
 
 
-def _results(where: str, params: list[Any], limit: int, exact: bool) -> list[Customer]:
-    """Customers with only the fields a result row shows, and their analytics' RFM group (or none),
-    as ``Customer.objects.select_related("analytics").only(...)`` would load them: exact matches newest
-    first, name matches in no order."""
-    order = " ORDER BY c.id DESC" if exact else ""
-    sql = (
-        f"SELECT {_result_columns(connection.vendor)} FROM {_CUSTOMERS} c "  # noqa: S608  # as above
-        f"LEFT JOIN {CustomerAnalytics._meta.db_table} a ON a.customer_id = c.id WHERE {where}{order} LIMIT %s"
-    )
-    with _cursor(exact) as cursor:
-        cursor.execute(sql, [*params, limit])
-        rows = cursor.fetchall()
-    alias = connection.alias
+def _customer(row: tuple[Any, ...]) -> Customer:
+    """A result row as ``Customer.objects.select_related("analytics").only(...)`` would load it."""
     width = len(CUSTOMER_FIELDS)
-    analytics_field = cast(Any, Customer._meta.get_field("analytics"))
-    found = []
-    for row in rows:
-        customer = Customer.from_db(alias, CUSTOMER_FIELDS, row[:width])
-        analytics = None
-        if row[width] is not None:
-            analytics = CustomerAnalytics.from_db(alias, ANALYTICS_FIELDS, row[width:])
-        analytics_field.set_cached_value(customer, analytics)
-        found.append(customer)
-    return found
+    customer = Customer.from_db(connection.alias, CUSTOMER_FIELDS, row[:width])
+    analytics = None
+    if row[width] is not None:
+        analytics = CustomerAnalytics.from_db(connection.alias, ANALYTICS_FIELDS, row[width:-1])
+    _ANALYTICS_FIELD.set_cached_value(customer, analytics)
+    return customer
+
+
+_ANALYTICS_FIELD = cast(Any, Customer._meta.get_field("analytics"))
 
 
 def customer_search(*, term: str, limit: int = 20) -> list[Customer]:
     """Up to ``limit`` customers that ``term`` may mean: exact matches (email, phone, ids, number) first,
-    newest first, then name matches, newest first among those found. At most three queries whatever the
-    result: identities, exact matches, names. Merged and erased customers are included, for the list to
-    say what became of them. Only the fields a result row shows are loaded."""
+    newest first, then name matches, newest first among those found. One query whatever the result.
+    Merged and erased customers are included, for the list to say what became of them. Only the fields a
+    result row shows are loaded, with the analytics' RFM group (or none)."""
     cleaned = _normalised(term)
-    if cleaned is None:
+    join = f"LEFT JOIN {CustomerAnalytics._meta.db_table} a ON a.customer_id = c.id"
+    rows = (
+        _matches(cleaned, _result_columns(connection.vendor), join, EXACT_MATCHES, limit) if cleaned else None
+    )
+    if not rows:
         return []
-    exact = _exact_condition(cleaned)
-    found = _results(*exact, EXACT_MATCHES, exact=True) if exact else []
-    if _is_name(cleaned):
-        seen = {customer.pk for customer in found}
-        names = _results(*_name_condition(cleaned), limit, exact=False)
-        found += sorted((c for c in names if c.pk not in seen), key=lambda c: -c.pk)
+    found = [_customer(row) for row in rows if row[-1] == 0]
+    seen = {customer.pk for customer in found}
+    names = [_customer(row) for row in rows if row[-1] == 1 and row[0] not in seen]
+    found += sorted(names, key=lambda c: -c.pk)
     return found[:limit]

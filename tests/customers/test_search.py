@@ -2,9 +2,10 @@
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
 
-from customers.search import customer_search
+from customers.search import _exact_condition, customer_search
 from tests.factories import CustomerFactory, CustomerIdentityFactory, SourceSystemFactory
 
 pytestmark = pytest.mark.django_db
@@ -97,16 +98,18 @@ def test_search_costs_the_same_queries_for_few_and_many_matches(
     matches: int, django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
     CustomerFactory.create_batch(matches, name="김민지")
-    with django_assert_num_queries(2):  # identities, name matches (no id, phone or number to look up)
+    with django_assert_num_queries(1):  # ids in source systems and name matches, in one statement
         assert len(customer_search(term="김민지", limit=20)) == min(matches, 20)
     owner = CustomerIdentityFactory(external_id="minji").customer  # a login name in some system
     CustomerFactory.create_batch(matches, name="Minji Park")
-    with django_assert_num_queries(3):  # identities, exact matches, name matches
+    with django_assert_num_queries(1):  # ids in source systems, name matches
         result = customer_search(term="minji", limit=20)
     assert result[0] == owner
     assert len(result) == min(matches + 1, 20)
-    with django_assert_num_queries(1):  # an email is no name and no id: one query
+    with django_assert_num_queries(1):  # an email is no name and no id
         customer_search(term="minji@example.kr")
+    with django_assert_num_queries(1):  # a phone, a number or an id: exact matches only
+        customer_search(term="010-1234-5678")
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index exists on PostgreSQL only")
@@ -124,3 +127,35 @@ def test_name_search_uses_the_trigram_index_on_postgresql() -> None:
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
         assert "customers_customer_name_prefix" in plan or "customers_customer_name_trgm" in plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+@pytest.mark.parametrize("term", ["minji", "01012345678"])
+def test_the_exact_matches_read_customers_through_indexes_only(term: str) -> None:
+    """Ids in source systems are ORed with the number and the phone as ``= ANY(ARRAY(subquery))``, which
+    the planner runs first so that the customer's primary key serves it; ``IN (subquery)`` in an OR
+    filters a scan of every customer."""
+    CustomerIdentityFactory(external_id=term)
+    exact = _exact_condition(term)
+    assert exact is not None
+    condition, params = exact
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN SELECT c.id FROM customers_customer c WHERE {condition}", params)  # noqa: S608
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "customers_customer_pkey" in plan
+    assert "Seq Scan on customers_customer " not in plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+def test_a_name_search_is_one_statement_through_indexes() -> None:
+    CustomerIdentityFactory(external_id="minji")
+    with CaptureQueriesContext(connection) as captured:
+        customer_search(term="minji")  # a name, so planned per run: the captured SQL has its values
+    (query,) = captured.captured_queries
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {query['sql']}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "customers_customer_pkey" in plan and "customers_customer_name_trgm" in plan
+    assert "Seq Scan on customers_customer " not in plan

@@ -101,9 +101,21 @@ class CustomerSegment:
 
 @cache
 def _open_memberships_sql(vendor: str) -> str:
+    """On PostgreSQL, for each segment a probe of the one-open index by (segment, customer): a lateral
+    subquery, kept from being flattened into a join by its ``LIMIT 1`` (one open stay per segment and
+    customer anyway). Written as a plain join, the planner, which rarely has statistics for a table of a
+    few segments, read the whole index for the customer instead (4.6 ms at 1M customers, against 0.2 ms).
+    SQLite has no lateral joins: the plain join there."""
+    select = f"SELECT {columns(SegmentMembership, 'm')}, {columns(Segment, 's')} "
+    memberships, segments = SegmentMembership._meta.db_table, Segment._meta.db_table
+    if vendor == "postgresql":
+        return (
+            f"{select} FROM {segments} s CROSS JOIN LATERAL (SELECT * FROM {memberships} x "  # noqa: S608
+            "WHERE x.segment_id = s.id AND x.customer_id = %s AND x.exited_at IS NULL LIMIT 1) m "
+            "ORDER BY s.name, m.segment_id"
+        )
     return (
-        f"SELECT {columns(SegmentMembership, 'm')}, {columns(Segment, 's')} "  # noqa: S608  # model names
-        f"FROM {SegmentMembership._meta.db_table} m JOIN {Segment._meta.db_table} s ON s.id = m.segment_id "
+        f"{select} FROM {memberships} m JOIN {segments} s ON s.id = m.segment_id "
         "WHERE m.customer_id = %s AND m.exited_at IS NULL ORDER BY s.name, m.segment_id"
     )
 

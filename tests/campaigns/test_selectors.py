@@ -3,12 +3,13 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.template.loader import render_to_string
 from pytest_django import DjangoAssertNumQueries
 
 from campaigns.models import Segment
 from campaigns.rules import rule_validate
-from campaigns.selectors import customer_segments, segment_preview
+from campaigns.selectors import _open_memberships_sql, customer_segments, segment_preview
 from campaigns.services import segment_members_add, segment_refresh
 from tests.factories import CustomerAnalyticsFactory, CustomerFactory
 
@@ -86,3 +87,18 @@ def test_a_preview_counts_exactly_up_to_its_cap_and_says_so_beyond(
     with django_assert_num_queries(1):
         nobody = segment_preview(rule=rule_validate({"op": "or", "conditions": []}))
     assert (nobody.count, nobody.exact, nobody.sample) == (0, True, [])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+def test_a_customers_segments_are_read_by_one_probe_per_segment() -> None:
+    """Without statistics for the segment table, a plain join read the whole one-open index for the
+    customer (its second column); the lateral form probes it by segment and customer."""
+    customer = CustomerFactory()
+    chosen = Segment.objects.create(name="Chosen", kind=Segment.Kind.STATIC)
+    segment_members_add(segment=chosen, customer_ids=[customer.pk])
+    assert [item.segment.name for item in customer_segments(customer.pk)] == ["Chosen"]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {_open_memberships_sql(connection.vendor)}", [customer.pk])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Cond: ((segment_id = s.id) AND (customer_id =" in plan

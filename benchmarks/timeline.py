@@ -42,7 +42,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=400, help="requests per client and phase")
     parser.add_argument(
-        "--workers", type=int, default=5, help="gunicorn workers (gunicorn's advice: 2 x cores + 1)"
+        "--workers",
+        type=int,
+        default=3,
+        help="gunicorn workers (3 served the API and the page best on two cores shared with the database, "
+        "Redis and the clients; gunicorn's 2 x cores + 1 suits a server whose database is elsewhere)",
     )
     args = parser.parse_args()
     # Stopped with SIGTERM, still stop the server and remove the static files (the finally blocks).

@@ -48,6 +48,10 @@ def main() -> None:
         help="gunicorn workers (3 served the API and the page best on two cores shared with the database, "
         "Redis and the clients; gunicorn's 2 x cores + 1 suits a server whose database is elsewhere)",
     )
+    parser.add_argument(
+        "--only", choices=["api", "page", "search"], action="append", help="measure only these phases"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     args = parser.parse_args()
     # Stopped with SIGTERM, still stop the server and remove the static files (the finally blocks).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
@@ -104,6 +108,7 @@ def main() -> None:
             "search",
         ),
     ]
+    phases = [phase for phase in phases if not args.only or phase[3] in args.only]
     data_size = {
         "customers": f"{table_rows('customers_customer'):,}",
         "interactions": f"{table_rows('customers_interaction'):,}",
@@ -135,7 +140,7 @@ def _measure(
     from django.test.utils import CaptureQueriesContext
 
     failed = False
-    with server(workers=args.workers, env={"STATIC_ROOT": static_root}) as port:
+    with server(workers=args.workers, threads=args.threads, env={"STATIC_ROOT": static_root}) as port:
         for title, make, headers, kind in phases:
             queries = _queries_per_request(
                 kind, ids[:20], terms[:20], token, browser, connection, CaptureQueriesContext

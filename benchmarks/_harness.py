@@ -224,6 +224,17 @@ def _response(raw: bytes) -> tuple[int, bytes]:
     return status, body
 
 
+def cpu_reference() -> float:
+    """Milliseconds of CPU a fixed Python loop takes here now. This machine's cores run the same code
+    about a quarter slower after minutes of full load than after a pause (a loop ten times this one took
+    1.84 s rested and 2.34 s right after a benchmark): printed beside the figures, it tells runs apart."""
+    started = time.process_time()
+    total = 0
+    for number in range(2_000_000):
+        total += number * number % 7
+    return (time.process_time() - started) * 1000
+
+
 def table_rows(table: str) -> int:
     """The planner's estimate of a table's rows: instant on any size, exact enough for a report."""
     from django.db import connection

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from _harness import ROOT, Request, django_setup, load, print_json, server, table_rows
+from _harness import ROOT, Request, cpu_reference, django_setup, load, print_json, server, table_rows
 
 
 def main() -> None:
@@ -145,6 +145,7 @@ def _measure(
             queries = _queries_per_request(
                 kind, ids[:20], terms[:20], token, browser, connection, CaptureQueriesContext
             )
+            reference = cpu_reference()
             load(port, args.clients, _paths(make, headers, max(5, args.requests // 4)))  # warm-up
             cpu_before = _server_cpu_seconds(port)
             run = load(port, args.clients, _paths(make, headers, args.requests))
@@ -161,6 +162,7 @@ def _measure(
                     "p99 ms": figures["p99_ms"],
                     "queries per request": queries,
                     "server CPU ms per request": cpu * 1000 / max(1, len(run.latencies)),
+                    "reference loop ms (before the phase)": reference,
                 },
             )
             failed = failed or set(run.statuses) != {200}

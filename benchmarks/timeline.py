@@ -30,7 +30,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from _harness import ROOT, Request, cpu_reference, django_setup, load, print_json, server, table_rows
+from _harness import (
+    ROOT,
+    Request,
+    cpu_reference,
+    cpu_seconds_since,
+    django_setup,
+    load,
+    print_json,
+    processes_cpu_seconds,
+    server,
+    table_rows,
+)
 
 
 def main() -> None:
@@ -148,8 +159,12 @@ def _measure(
             reference = cpu_reference()
             load(port, args.clients, _paths(make, headers, max(5, args.requests // 4)))  # warm-up
             cpu_before = _server_cpu_seconds(port)
+            database_before = processes_cpu_seconds("postgres:", f" {connection.settings_dict['NAME']} ")
             run = load(port, args.clients, _paths(make, headers, args.requests))
             cpu = _server_cpu_seconds(port) - cpu_before
+            database = cpu_seconds_since(
+                database_before, processes_cpu_seconds("postgres:", f" {connection.settings_dict['NAME']} ")
+            )
             figures = run.summary()
             print_json(
                 f"{title}: {args.clients} clients x {args.requests} requests, {args.workers} gunicorn workers",
@@ -162,6 +177,7 @@ def _measure(
                     "p99 ms": figures["p99_ms"],
                     "queries per request": queries,
                     "server CPU ms per request": cpu * 1000 / max(1, len(run.latencies)),
+                    "PostgreSQL CPU ms per request": database * 1000 / max(1, len(run.latencies)),
                     "reference loop ms (before the phase)": reference,
                 },
             )

@@ -11,7 +11,6 @@ The rates, scopes and client identities are DRF's (``DEFAULT_THROTTLE_RATES``, t
 address); only the counting differs.
 """
 
-from functools import cache
 from typing import Any
 
 from django.core.cache import caches
@@ -19,21 +18,14 @@ from django.core.cache.backends.redis import RedisCache
 from rest_framework import throttling
 
 
-@cache
-def _redis_client(alias: str) -> Any:
-    """The Redis client behind a cache alias, made once per process: Django's cache makes a new client
-    object for every call, which costs more CPU than the round trip. Its connection pool is the cache's
-    own (and redis-py's pools start afresh in a forked worker)."""
-    backend = caches[alias]
-    return backend._cache.get_client(None, write=True)  # type: ignore[attr-defined]
-
-
 def window_hit(key: str, timeout: int) -> int:
     """Count one request under ``key`` (which names its window) and answer the window's count."""
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         full_key = backend.make_key(key)
-        pipeline = _redis_client("default").pipeline(transaction=False)
+        # The cache's own client (one per process and pool, crm.cache), for a pipeline of two commands.
+        client = backend._cache.get_client(None, write=True)  # type: ignore[attr-defined]
+        pipeline = client.pipeline(transaction=False)
         pipeline.set(full_key, 0, ex=timeout, nx=True)
         pipeline.incr(full_key)
         return int(pipeline.execute()[1])

@@ -113,6 +113,16 @@ def processes_cpu_seconds(*needles: str) -> dict[int, float]:
     return used
 
 
+def server_and_database_cpu(port: int, database: str) -> tuple[dict[int, float], dict[int, float]]:
+    """CPU seconds used so far by the gunicorn serving ``port`` and by the database's PostgreSQL backends
+    (when PostgreSQL runs on this machine; else nothing), per process: subtract two readings with
+    ``cpu_seconds_since``."""
+    return (
+        processes_cpu_seconds("gunicorn", f"127.0.0.1:{port}"),
+        processes_cpu_seconds("postgres:", f" {database} "),
+    )
+
+
 def pid_cpu_seconds(pid: int) -> float:
     """CPU time (user + system) one local process has used so far, from ``/proc/<pid>/stat``."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -29,8 +29,8 @@ from _harness import (
     django_setup,
     load,
     print_json,
-    processes_cpu_seconds,
     server,
+    server_and_database_cpu,
 )
 
 SECRET_KEY = os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-" + "x" * 40)
@@ -237,15 +237,6 @@ def supplier_session(supplier_id: int) -> tuple[str, str]:
     return session.session_key or "", token.key
 
 
-def _cpu(port: int, database: str) -> tuple[dict[int, float], dict[int, float]]:
-    """CPU seconds used so far by the gunicorn serving ``port`` and by the database's PostgreSQL backends
-    (when PostgreSQL runs on this machine; else nothing), per process."""
-    return (
-        processes_cpu_seconds("gunicorn", f"127.0.0.1:{port}"),
-        processes_cpu_seconds("postgres:", f" {database} "),
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -309,11 +300,11 @@ def main() -> None:
                     yield "GET", url, None, headers
 
             load(port, 1, requests)  # warm the workers' connections
-            cpu_before = _cpu(port, database)
+            cpu_before = server_and_database_cpu(port, database)
             run = load(port, args.clients, requests)
             cpu = [
                 cpu_seconds_since(before, after)
-                for before, after in zip(cpu_before, _cpu(port, database), strict=True)
+                for before, after in zip(cpu_before, server_and_database_cpu(port, database), strict=True)
             ]
             figures = run.summary()
             served = max(1, len(run.latencies))

@@ -34,8 +34,8 @@ from _harness import (
     django_setup,
     load,
     print_json,
-    processes_cpu_seconds,
     server,
+    server_and_database_cpu,
     table_rows,
 )
 
@@ -87,21 +87,14 @@ def _each(token: str, ids: list[int]) -> Iterator[Request]:
         yield "GET", ENDPOINT.format(id=pk), None, headers
 
 
-def _cpu(port: int) -> tuple[dict[int, float], dict[int, float]]:
-    """CPU seconds so far of the gunicorn serving ``port`` and of this database's PostgreSQL backends."""
+def _measure(port: int, clients: int, requests: Any) -> dict[str, float]:
+    """One run: latency and throughput, and the CPU the requests cost the server and the database."""
     from django.db import connection
 
     database = connection.settings_dict["NAME"]
-    return processes_cpu_seconds("gunicorn", f"127.0.0.1:{port}"), processes_cpu_seconds(
-        "postgres:", f" {database} "
-    )
-
-
-def _measure(port: int, clients: int, requests: Any) -> dict[str, float]:
-    """One run: latency and throughput, and the CPU the requests cost the server and the database."""
-    before = _cpu(port)
+    before = server_and_database_cpu(port, database)
     run = load(port, clients, requests)
-    after = _cpu(port)
+    after = server_and_database_cpu(port, database)
     assert set(run.statuses) == {200}, run.statuses
     served = max(1, len(run.latencies))
     figures = run.summary()

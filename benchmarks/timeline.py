@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from _harness import (
@@ -38,8 +37,8 @@ from _harness import (
     django_setup,
     load,
     print_json,
-    processes_cpu_seconds,
     server,
+    server_and_database_cpu,
     table_rows,
 )
 
@@ -158,12 +157,13 @@ def _measure(
             )
             reference = cpu_reference()
             load(port, args.clients, _paths(make, headers, max(5, args.requests // 4)))  # warm-up
-            cpu_before = _server_cpu_seconds(port)
-            database_before = processes_cpu_seconds("postgres:", f" {connection.settings_dict['NAME']} ")
+            before = server_and_database_cpu(port, connection.settings_dict["NAME"])
             run = load(port, args.clients, _paths(make, headers, args.requests))
-            cpu = _server_cpu_seconds(port) - cpu_before
-            database = cpu_seconds_since(
-                database_before, processes_cpu_seconds("postgres:", f" {connection.settings_dict['NAME']} ")
+            cpu, database = (
+                cpu_seconds_since(*pair)
+                for pair in zip(
+                    before, server_and_database_cpu(port, connection.settings_dict["NAME"]), strict=True
+                )
             )
             figures = run.summary()
             print_json(
@@ -193,25 +193,6 @@ def _paths(
             yield "GET", make(), None, headers
 
     return requests
-
-
-def _server_cpu_seconds(port: int) -> float:
-    """CPU time (user + system) the gunicorn processes serving ``port`` have used: on a machine shared
-    with other work, latency measures the queue for the cores, this the cost of a request itself."""
-    total = 0.0
-    ticks = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-            if b"gunicorn" not in command or f"127.0.0.1:{port}".encode() not in command:
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-    return total
 
 
 def _sample_customers(limit: int) -> list[tuple[int, str, str, str, str]]:

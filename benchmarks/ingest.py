@@ -26,7 +26,20 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from _harness import ROOT, Request, django_setup, dumps, load, pid_cpu_seconds, print_json, server, table_rows
+from _harness import (
+    ROOT,
+    Request,
+    cpu_seconds_since,
+    django_setup,
+    dumps,
+    load,
+    pid_cpu_seconds,
+    print_json,
+    processes_cpu_seconds,
+    server,
+    server_and_database_cpu,
+    table_rows,
+)
 
 
 def main() -> None:
@@ -131,6 +144,7 @@ def main() -> None:
         csv_import(args.csv_rows, skus, user, args.drain_seconds)
         return
     bodies = {c: [dumps(batch(c, b)) for b in range(args.batches)] for c in range(args.clients)}
+    warm_up = {c: [dumps(batch(c, args.batches + b)[:20]) for b in range(3)] for c in range(args.clients)}
     headers = {"Content-Type": "application/json", "Authorization": f"Token {token.key}"}
 
     def requests(client: int) -> Iterator[Request]:
@@ -162,6 +176,21 @@ def main() -> None:
     )
     try:
         with server(workers=args.workers, env=env) as port:
+            from django.db import connection
+
+            database = connection.settings_dict["NAME"]
+            # Each worker's first requests load the application and open its connections: not a batch's
+            # cost in a long-running server. Small batches of their own events, before the clock starts.
+            warmed = load(
+                port,
+                args.clients,
+                lambda client: iter([("POST", "/api/v1/events/", body, headers) for body in warm_up[client]]),
+            )
+            if warmed.statuses.keys() != {200}:
+                sys.exit(f"the warm-up batches failed: {warmed.statuses}")
+            backlog = OutboxMessage.objects.filter(processed_at__isnull=True).count()
+            before = (*server_and_database_cpu(port, database), processes_cpu_seconds("celery", "worker"))
+            clients_before = time.process_time()
             run = load(
                 port,
                 args.clients,
@@ -169,6 +198,11 @@ def main() -> None:
                 on_response=lambda status, payload: __import__("json").loads(payload).get("created", 0),
             )
             created = sum(run.extra)
+            clients_cpu = time.process_time() - clients_before
+            after = (*server_and_database_cpu(port, database), processes_cpu_seconds("celery", "worker"))
+            gunicorn_cpu, database_cpu, relay_cpu = (
+                cpu_seconds_since(earlier, later) for earlier, later in zip(before, after, strict=True)
+            )
             drained_started = time.perf_counter()
             deadline = time.monotonic() + (60 if args.ci else args.drain_seconds)
             while (
@@ -199,6 +233,13 @@ def main() -> None:
             "batch p50 ms": figures["p50_ms"],
             "batch p95 ms": figures["p95_ms"],
             "batch p99 ms": figures["p99_ms"],
+            # Where the two cores went while the clients pushed, per batch: the server's Python, every
+            # backend of the database (the relay's included), the Celery worker's Python, the clients.
+            "CPU ms a batch: gunicorn / PostgreSQL / Celery worker / clients": " / ".join(
+                f"{seconds / (args.clients * args.batches) * 1e3:.0f}"
+                for seconds in (gunicorn_cpu, database_cpu, relay_cpu, clients_cpu)
+            ),
+            "outbox messages pending before": f"{backlog:,}",
             "outbox drained after (s)": drain,
             "outbox messages pending": pending,
         },

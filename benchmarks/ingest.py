@@ -7,7 +7,9 @@ The database is prepared with ``seed_demo`` when it holds fewer customers than `
 (1M customers with 20M interactions by default: that takes a while once, then is reused). The server is
 gunicorn with production settings; a Celery worker on Redis does the downstream work (analytics) while
 the clients push, as in production, and the time it takes to drain the outbox after the last batch is
-reported too. Target (DESIGN.md): over 15,000 events/s into 20M rows.
+reported too. Each gunicorn worker is warmed up with a few small batches first; the CPU of a batch is
+printed by process (gunicorn, PostgreSQL, the Celery worker, the clients). Target (DESIGN.md): over
+15,000 events/s into 20M rows.
 
 Then a CSV import of ``--csv-rows`` events (1M by default) is timed as the Celery task runs it
 (``import_run``), in this process; the outbox it leaves (analytics) is drained afterwards and timed apart.
@@ -24,6 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from _harness import (
@@ -35,7 +38,6 @@ from _harness import (
     load,
     pid_cpu_seconds,
     print_json,
-    processes_cpu_seconds,
     server,
     server_and_database_cpu,
     table_rows,
@@ -189,7 +191,7 @@ def main() -> None:
             if warmed.statuses.keys() != {200}:
                 sys.exit(f"the warm-up batches failed: {warmed.statuses}")
             backlog = OutboxMessage.objects.filter(processed_at__isnull=True).count()
-            before = (*server_and_database_cpu(port, database), processes_cpu_seconds("celery", "worker"))
+            before = (*server_and_database_cpu(port, database), _worker_cpu(worker.pid))
             clients_before = time.process_time()
             run = load(
                 port,
@@ -199,7 +201,7 @@ def main() -> None:
             )
             created = sum(run.extra)
             clients_cpu = time.process_time() - clients_before
-            after = (*server_and_database_cpu(port, database), processes_cpu_seconds("celery", "worker"))
+            after = (*server_and_database_cpu(port, database), _worker_cpu(worker.pid))
             gunicorn_cpu, database_cpu, relay_cpu = (
                 cpu_seconds_since(earlier, later) for earlier, later in zip(before, after, strict=True)
             )
@@ -417,6 +419,13 @@ class _Backends:
                         self.seen[pid] = pid_cpu_seconds(pid)
         connection.close()
         self.cpu_seconds = time.thread_time() - started
+
+
+def _worker_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds used so far by this benchmark's Celery worker and its pool's processes (not any other
+    Celery worker on the machine), per process."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return {process: pid_cpu_seconds(process) for process in [pid, *map(int, children)]}
 
 
 def _sample_identities(limit: int) -> list[tuple[str, str]]:

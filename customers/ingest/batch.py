@@ -6,11 +6,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from django.db import transaction
 
 from crm.outbox import outbox_publish
 from customers.ingest.identity import _new_customer_of_events, customers_resolve, identities_lookup
-from customers.ingest.sql import staging_prepare
+from customers.ingest.sql import _postgres, staging_prepare
 from customers.ingest.types import (
     MAX_BATCH,
     TOPIC_INGESTED,
@@ -67,7 +68,10 @@ def events_ingest(*, events: list[Any], max_batch: int | None = MAX_BATCH) -> Ba
     if max_batch is not None and len(events) > max_batch:
         raise BatchTooLarge(f"A batch holds at most {MAX_BATCH} events; this one has {len(events)}.")
     with gc_paused():
-        return events_store(checked=events_validate(events=events, lookups=events_lookups(events=events)))
+        return events_store(
+            checked=events_validate(events=events, lookups=events_lookups(events=events)),
+            optimistic=max_batch is not None,
+        )
 
 
 def events_lookups(*, events: list[Any]) -> Lookups:
@@ -89,14 +93,16 @@ def events_validate(*, events: list[Any], lookups: Lookups) -> Checked:
     return checked
 
 
-def events_store(*, checked: Checked) -> BatchResult:
-    """Store a validated batch in one transaction; return each item's fate, in order."""
+def events_store(*, checked: Checked, optimistic: bool = False) -> BatchResult:
+    """Store a validated batch in one transaction; return each item's fate, in order. ``optimistic``
+    (the API's batches, whose events are nearly always new) first tries the batch as if none of its
+    events were stored already: see ``_store``."""
     results: list[ItemResult | None] = [None] * checked.size
     for item in checked.rejected:
         results[item.index] = item
     staging_prepare()
     with transaction.atomic():
-        stored = _store(checked.valid)
+        stored = _store(checked.valid, optimistic=optimistic)
         consent_changes_apply(
             changes=[
                 (event.customer_id, event.source.code, event.occurred_at, event.consents)
@@ -122,7 +128,7 @@ def events_check(*, events: list[Any]) -> list[dict[str, list[dict[str, str]]]]:
 # --- storing ----------------------------------------------------------------------------------------
 
 
-def _store(events: list[_Event]) -> list[_Event]:
+def _store(events: list[_Event], *, optimistic: bool = False) -> list[_Event]:
     if not events:
         return []
     # An event twice in one batch: the later copies are duplicates of the first.
@@ -136,29 +142,34 @@ def _store(events: list[_Event]) -> list[_Event]:
             first[key] = event
     unique = list(first.values())
 
-    # One look-up for the whole batch: stored already? known identity? trusted email or phone owners?
-    found = identities_lookup(unique, events=True)
-    fresh, facts = [], []
-    for event, facts_of_event in zip(unique, found, strict=True):
-        if facts_of_event.interaction:
-            pk, customer_id = facts_of_event.interaction
-            event.result = ItemResult(index=event.index, status="duplicate", id=pk, customer_id=customer_id)
-        else:
-            fresh.append(event)
-            facts.append(facts_of_event)
+    if optimistic and _postgres() and _store_new(unique):
+        fresh = unique
+    else:
+        # One look-up for the whole batch: stored already? known identity? trusted email or phone owners?
+        found = identities_lookup(unique, events=True)
+        fresh, facts = [], []
+        for event, facts_of_event in zip(unique, found, strict=True):
+            if facts_of_event.interaction:
+                pk, customer_id = facts_of_event.interaction
+                event.result = ItemResult(
+                    index=event.index, status="duplicate", id=pk, customer_id=customer_id
+                )
+            else:
+                fresh.append(event)
+                facts.append(facts_of_event)
+        if fresh:
+            customers_resolve(fresh, new_customer=_new_customer_of_events, found=facts)
+            _insert_interactions(fresh)
 
-    if fresh:
-        customers_resolve(fresh, new_customer=_new_customer_of_events, found=facts)
-        _insert_interactions(fresh)
-        created = [e for e in fresh if e.result is not None and e.result.status == "created"]
-        if created:
-            outbox_publish(
-                topic=TOPIC_INGESTED,
-                payload={
-                    "customer_ids": sorted({e.customer_id for e in created if e.customer_id}),
-                    "interaction_ids": [e.result.id for e in created if e.result],
-                },
-            )
+    created = [e for e in fresh if e.result is not None and e.result.status == "created"]
+    if created:
+        outbox_publish(
+            topic=TOPIC_INGESTED,
+            payload={
+                "customer_ids": sorted({e.customer_id for e in created if e.customer_id}),
+                "interaction_ids": [e.result.id for e in created if e.result],
+            },
+        )
     for repeat, original in repeats:
         assert original.result is not None
         repeat.result = ItemResult(
@@ -168,3 +179,25 @@ def _store(events: list[_Event]) -> list[_Event]:
             customer_id=original.result.customer_id,
         )
     return events
+
+
+def _store_new(events: list[_Event]) -> bool:
+    """PostgreSQL: store a batch as if none of its events were stored already, in a savepoint; False,
+    with nothing kept, when one was.
+
+    The ordinary path probes the event table's unique index for every event before resolving its
+    customer, and the COPY then probes it again to insert. Here the look-up skips the first probe
+    (measured: about a tenth of a batch's PostgreSQL time): the customers are resolved and created, and
+    the events COPYed without a savepoint of their own. If the unique index refuses one (a replayed
+    batch, or one a concurrent batch stored first), the savepoint is rolled back with every customer and
+    identity it created, and the caller takes the ordinary path, which answers ``duplicate``: a replay
+    never creates a customer, it costs the work twice."""
+    try:
+        with transaction.atomic():
+            customers_resolve(events, new_customer=_new_customer_of_events, found=identities_lookup(events))
+            _insert_interactions(events, guarded=False)
+    except psycopg.errors.UniqueViolation:
+        for event in events:
+            event.customer_id, event.match, event.match_note, event.result = None, "", "", None
+        return False
+    return True

@@ -1,5 +1,6 @@
 """Statements of many rows: COPY on PostgreSQL, multi-row statements on SQLite."""
 
+import contextlib
 import time
 import weakref
 from collections import defaultdict
@@ -76,19 +77,25 @@ def _ids_allocate(cursor: Any, table: str, count: int) -> list[int]:
 
 
 def _copy_new(
-    table: str, columns: Sequence[tuple[str, str]], rows: list[tuple[Any, ...]], *, with_ids: bool = False
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: list[tuple[Any, ...]],
+    *,
+    with_ids: bool = False,
+    guarded: bool = True,
 ) -> list[int] | None:
     """PostgreSQL: COPY rows the batch's look-up found new straight into ``table`` (the fastest way in:
     no temporary table, no speculative ON CONFLICT insertion), with ids from the table's sequence when
     ``with_ids``; return those ids. When a concurrent transaction stored one of the rows since the look-up,
     the unique constraint refuses the COPY, its savepoint is rolled back and None is returned: the caller
-    then takes the ON CONFLICT path, which sorts out which rows are whose."""
+    then takes the ON CONFLICT path, which sorts out which rows are whose. Not ``guarded``, the COPY runs
+    without a savepoint of its own and the unique violation propagates: the caller's savepoint handles it."""
     names = ", ".join(name for name, _type in columns)
     types = [pg_type for _name, pg_type in columns]
     with connection.cursor() as cursor:
         ids = _ids_allocate(cursor, table, len(rows)) if with_ids else []
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic() if guarded else contextlib.nullcontext(), connection.cursor() as cursor:
             if with_ids:
                 _copy(
                     cursor,
@@ -99,6 +106,8 @@ def _copy_new(
             else:
                 _copy(cursor, f"COPY {table} ({names}) FROM STDIN", rows, types)
     except (IntegrityError, psycopg.errors.UniqueViolation):
+        if not guarded:
+            raise
         return None
     return ids
 

@@ -61,7 +61,10 @@ def _json(value: Any) -> str:
         return json.dumps(value)
 
 
-def _insert_interactions(events: list[_Event]) -> None:
+def _insert_interactions(events: list[_Event], *, guarded: bool = True) -> None:
+    """Insert the events the look-up found new, with their purchase lines, and set each one's result.
+    An event stored meanwhile by a concurrent batch answers ``duplicate``; not ``guarded`` (no look-up
+    ran for stored copies), the unique violation propagates to the caller instead (see ``_store``)."""
     adapt_datetime = connection.ops.adapt_datetimefield_value
     adapt_decimal = connection.ops.adapt_decimalfield_value
     now = adapt_datetime(timezone.now())
@@ -84,7 +87,9 @@ def _insert_interactions(events: list[_Event]) -> None:
         for event in events
     ]
     ids = (
-        _copy_new("customers_interaction", _INTERACTION_COLUMNS, rows, with_ids=True) if _postgres() else None
+        _copy_new("customers_interaction", _INTERACTION_COLUMNS, rows, with_ids=True, guarded=guarded)
+        if _postgres()
+        else None
     )
     if ids is not None:
         inserted = {(e.source.id, e.external_id): pk for e, pk in zip(events, ids, strict=True)}

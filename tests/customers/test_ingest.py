@@ -363,6 +363,48 @@ def test_a_batch_that_loses_a_race_answers_duplicates_and_adds_nothing_twice(pos
     assert Customer.objects.count() == customers + 1
 
 
+def _rollbacks(queries: CaptureQueriesContext) -> int:
+    return sum(q["sql"].startswith("ROLLBACK TO SAVEPOINT") for q in queries.captured_queries)
+
+
+def test_a_replayed_batch_creates_no_customer_even_where_its_first_try_would(web) -> None:
+    """Issue 3 (throughput): on PostgreSQL an API batch is first stored as if all its events were new,
+    creating the customers it resolves to none; a replay rolls that back and answers duplicates. Here
+    no customer can be found again (an untrusted source, no customer id): each try would make new ones."""
+    batch = [event(n, source="web", customer={"email": f"guest{n}@example.kr"}) for n in range(1, 4)]
+    first = events_ingest(events=copy.deepcopy(batch))
+    assert statuses(first) == ["created"] * 3
+    customers, identities = Customer.objects.count(), CustomerIdentity.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        again = events_ingest(events=copy.deepcopy(batch))
+    assert statuses(again) == ["duplicate"] * 3
+    assert [r.customer_id for r in again.results] == [r.customer_id for r in first.results]
+    assert (Customer.objects.count(), CustomerIdentity.objects.count()) == (customers, identities)
+    assert Interaction.objects.count() == 3
+    if connection.vendor == "postgresql":
+        assert _rollbacks(queries) == 1  # the optimistic try, undone
+
+
+def test_a_batch_of_stored_and_new_events_stores_the_new_ones_once(pos) -> None:
+    first = events_ingest(events=[event(1), event(2)])
+    customers = Customer.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        mixed = events_ingest(events=[event(3), event(1), event(4), event(2), event(3)])
+    assert statuses(mixed) == ["created", "duplicate", "created", "duplicate", "duplicate"]
+    assert [r.id for r in (mixed.results[1], mixed.results[3])] == [r.id for r in first.results]
+    assert mixed.results[4].id == mixed.results[0].id
+    assert Interaction.objects.count() == 4
+    assert Customer.objects.count() == customers + 2
+    assert CustomerIdentity.objects.count() == 4
+    assert OutboxMessage.objects.count() == 2
+    # A batch of new events stores in one try; this one needed the second.
+    if connection.vendor == "postgresql":
+        assert _rollbacks(queries) == 1
+        with CaptureQueriesContext(connection) as fresh:
+            events_ingest(events=[event(5), event(6)])
+        assert _rollbacks(fresh) == 0
+
+
 def test_staging_tables_are_created_once_per_session_outside_transactions(pos) -> None:
     """Issue 3 (throughput): after a first batch, a session's batches skip the CREATE TEMPORARY TABLE."""
     events_ingest(events=[event(1)])

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -96,11 +97,11 @@ def segment_refresh(
         return RefreshResult(segment_id, 0, 0)
     ids = None if customer_ids is None else sorted(set(customer_ids))
     matching = rule_queryset(segment.rule, now=now).order_by()
-    if ids is not None:
-        matching = matching.filter(pk__in=ids)
     if connection.vendor == "postgresql":
         entered, exited, matched = _memberships_replace(segment, matching, ids, now)
     else:
+        if ids is not None:
+            matching = matching.filter(pk__in=ids)
         exited = _memberships_close(segment, matching, ids, now)
         entered = _memberships_open(segment, matching, now)
         matched = None
@@ -149,11 +150,24 @@ def _memberships_replace(
     order, which keeps the index insertions on neighbouring pages. JIT compilation is switched off: on
     these plans it costs more than it saves.
     """
-    select_sql, select_params = matching.values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
         if ids is None:
+            select_sql, select_params = matching.values("pk").query.sql_with_params()
             return _memberships_replace_all(cursor, segment, select_sql, select_params, now)
         cursor.execute("SELECT set_config('jit', 'off', true)")
+        # The rule, evaluated for each touched customer by an equality on its key (LIMIT 1 keeps the
+        # subquery a per-customer probe: PostgreSQL cannot flatten it into a join). Not "pk = ANY(ids)"
+        # in the rule's statement: for a rule joining the customer row to its analytics row, PostgreSQL
+        # hashed a sequential scan of all the analytics rows for 8,840 touched customers (320 ms on 1M
+        # customers, against 40 ms by the probes), and estimating an ANY of thousands of ids cost up to
+        # 18 ms of planning per segment.
+        hit_sql, hit_params = (
+            matching.filter(pk=RawSQL("touched.customer_id", ())).values("pk")[:1].query.sql_with_params()
+        )
+        matching_sql = (
+            "(SELECT touched.customer_id AS pk FROM unnest(%s::bigint[]) AS touched(customer_id) "  # noqa: S608
+            f"CROSS JOIN LATERAL ({hit_sql}) AS hit)"
+        )
         # The open row of each touched customer, if any, by an equality on both columns of the one-open
         # index (LIMIT 1: the index is unique, and it keeps the probe a nested loop). Not
         # "customer_id = ANY(ids)" beside the segment: while the statistics do not yet know a
@@ -165,9 +179,7 @@ def _memberships_replace(
             "LIMIT 1) AS open_row",
             [ids, segment.pk],
         )
-        entered, exited = _memberships_diff(
-            cursor, segment, open_rows, f"({select_sql})", [*select_params], now
-        )
+        entered, exited = _memberships_diff(cursor, segment, open_rows, matching_sql, [ids, *hit_params], now)
     return entered, exited, None
 
 

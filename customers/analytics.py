@@ -3,8 +3,9 @@
 Two ways keep it current, both set-based SQL, the same on PostgreSQL and SQLite 3.35+:
 
 - ``customer_analytics_apply(interaction_ids=...)``, as interactions arrive: the new interactions alone
-  are aggregated per customer and folded into the rows (sums added, latest dates kept), then the scores
-  are recomputed from each row's own columns. Its cost follows the batch, not the customers' histories.
+  are aggregated per customer and folded into the rows (sums added, latest dates kept), and the scores
+  computed from the folded values, in one statement that writes each row once. Its cost follows the
+  batch, not the customers' histories.
   It must see each interaction once: the outbox relay runs it in the same transaction that marks the
   message processed.
 - ``customer_analytics_refresh(customer_ids=...)`` recomputes rows from the whole history: for everyone
@@ -250,9 +251,6 @@ def customer_analytics_apply(*, interaction_ids: Iterable[int], now: dt.datetime
     with transaction.atomic():
         for start in range(0, len(ids), CHUNK):
             touched |= _apply(ids[start : start + CHUNK], now)
-        customers = sorted(touched)
-        for start in range(0, len(customers), CHUNK):
-            _rescore(customers[start : start + CHUNK], now)
     return len(touched)
 
 
@@ -268,64 +266,82 @@ def _apply(ids: list[int], now: dt.datetime) -> set[int]:
         GROUP BY i.customer_id"""
     row = TABLE
 
+    # Each column's value once this batch is folded in: sums added, the earliest and the latest dates
+    # kept, the last NPS of the later survey. The scores are computed from these same expressions in
+    # the same statement, so that a row is written once per batch, not folded and then rescored.
     def earliest(column: str) -> str:
         return (
-            f"{column} = CASE WHEN {row}.{column} IS NULL OR excluded.{column} < {row}.{column} "
+            f"CASE WHEN {row}.{column} IS NULL OR excluded.{column} < {row}.{column} "
             f"THEN excluded.{column} ELSE {row}.{column} END"
         )
 
     def latest(column: str) -> str:
         return (
-            f"{column} = CASE WHEN {row}.{column} IS NULL OR excluded.{column} > {row}.{column} "
+            f"CASE WHEN {row}.{column} IS NULL OR excluded.{column} > {row}.{column} "
             f"THEN excluded.{column} ELSE {row}.{column} END"
         )
 
     def added(column: str) -> str:
-        return f"{column} = {row}.{column} + excluded.{column}"
+        return f"{row}.{column} + excluded.{column}"
 
+    folded = {
+        "lifetime_value": added("lifetime_value"),
+        "purchases_total": added("purchases_total"),
+        "first_purchase_at": earliest("first_purchase_at"),
+        "last_purchase_at": latest("last_purchase_at"),
+        "purchases_90d": added("purchases_90d"),
+        "spend_90d": added("spend_90d"),
+        "last_web_visit_at": latest("last_web_visit_at"),
+        "last_app_visit_at": latest("last_app_visit_at"),
+        "visits_30d": added("visits_30d"),
+        "last_interaction_at": latest("last_interaction_at"),
+        "last_nps": f"CASE WHEN excluded.last_nps_at IS NOT NULL "
+        f"AND ({row}.last_nps_at IS NULL OR excluded.last_nps_at >= {row}.last_nps_at) "
+        f"THEN excluded.last_nps ELSE {row}.last_nps END",
+        "last_nps_at": latest("last_nps_at"),
+    }
+    new = {column: f"({expression})" for column, expression in folded.items()}
+    inserted = {  # a customer's first row: the batch's own figures
+        "lifetime_value": "a.ltv",
+        "purchases_total": "a.purchases",
+        "last_purchase_at": "a.last_purchase",
+        "visits_30d": "a.visits_30d",
+        "last_interaction_at": "a.last_interaction",
+        "last_nps": "n.nps_score",
+    }
+
+    def scores(v: dict[str, str]) -> list[str]:
+        """rfm_recency, rfm_frequency, rfm_monetary, rfm_group, churn_risk, updated_at of the values ``v``."""
+        r = f"({_recency(q, v['last_purchase_at'])})"
+        f = f"({_frequency(v['purchases_total'])})"
+        risk = _risk(q, r, v["last_interaction_at"], v["last_nps"], v["visits_30d"])
+        return [
+            r,
+            f,
+            _monetary(v["lifetime_value"], v["purchases_total"]),
+            _group(r, f),
+            _clamped(f"({risk})"),
+            now_sql,
+        ]
+
+    now_sql = q.at()
     sql = f"""
     WITH a AS MATERIALIZED ({aggregates}),
     s AS MATERIALIZED ({latest_survey})
     INSERT INTO {TABLE} (customer_id, {", ".join(RAW_COLUMNS)}, {", ".join(SCORE_COLUMNS)})
     SELECT a.customer_id, a.ltv, a.purchases, a.first_purchase, a.last_purchase, a.purchases_90d, a.spend_90d,
         a.last_web, a.last_app, a.visits_30d, a.last_interaction, n.nps_score, a.last_nps_at,
-        0, 0, 0, 'none', 0, {q.at()}
+        {", ".join(scores(inserted))}
     FROM a
     LEFT JOIN s ON s.customer_id = a.customer_id
     LEFT JOIN customers_interaction n ON n.id = s.id
     WHERE 1 = 1
     ORDER BY a.customer_id
     ON CONFLICT (customer_id) DO UPDATE SET
-        {added("lifetime_value")}, {added("purchases_total")}, {earliest("first_purchase_at")},
-        {latest("last_purchase_at")}, {added("purchases_90d")}, {added("spend_90d")},
-        {latest("last_web_visit_at")}, {latest("last_app_visit_at")}, {added("visits_30d")},
-        {latest("last_interaction_at")},
-        last_nps = CASE WHEN excluded.last_nps_at IS NOT NULL
-                         AND ({row}.last_nps_at IS NULL OR excluded.last_nps_at >= {row}.last_nps_at)
-                        THEN excluded.last_nps ELSE {row}.last_nps END,
-        {latest("last_nps_at")}
+        {", ".join(f"{column} = {expression}" for column, expression in folded.items())},
+        {", ".join(f"{column} = {value}" for column, value in zip(SCORE_COLUMNS, scores(new), strict=True))}
     RETURNING customer_id
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, q.params)
         return {customer_id for (customer_id,) in cursor.fetchall()}
-
-
-def _rescore(customer_ids: list[int], now: dt.datetime) -> None:
-    """Recompute the scores of rows from their own columns, in one statement: the group and the churn
-    risk read the new R, F and M from a subquery (two UPDATEs wrote each row twice)."""
-    q = _Query(now)
-    risk = _clamped(
-        _risk(q, "s.r", f"{TABLE}.last_interaction_at", f"{TABLE}.last_nps", f"{TABLE}.visits_30d")
-    )
-    sql = f"""
-    UPDATE {TABLE} SET rfm_recency = s.r, rfm_frequency = s.f, rfm_monetary = s.m,
-        rfm_group = {_group("s.r", "s.f")}, churn_risk = {risk}, updated_at = {q.at()}
-    FROM (
-        SELECT customer_id, {_recency(q, "last_purchase_at")} AS r, {_frequency("purchases_total")} AS f,
-            {_monetary("lifetime_value", "purchases_total")} AS m
-        FROM {TABLE} WHERE customer_id IN ({q.ids(customer_ids)})
-    ) AS s
-    WHERE {TABLE}.customer_id = s.customer_id
-    """
-    _execute(q, sql)

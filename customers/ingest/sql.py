@@ -9,7 +9,6 @@ from typing import Any
 
 import psycopg
 from django.db import IntegrityError, connection, transaction
-from psycopg.types.json import Jsonb
 
 from customers.ingest.types import MAX_PARAMS
 
@@ -112,11 +111,6 @@ def _copy_new(
     return ids
 
 
-def _jsonb(text: str) -> Any:
-    """JSON text as a ``jsonb`` value of a binary COPY (on PostgreSQL; SQLite takes the text)."""
-    return Jsonb(text, dumps=str) if _postgres() else text
-
-
 def _in(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
     """``column IN (values)`` as SQL and parameters."""
     if _postgres():
@@ -190,7 +184,7 @@ def _copy(cursor: Any, sql: str, rows: list[tuple[Any, ...]], types: Sequence[st
 
     With the columns' PostgreSQL ``types`` the rows travel in COPY's binary format, which psycopg writes
     three times faster than text (1.7 µs against 5.3 µs a row of an interaction, measured): the values
-    must then be of those types exactly (a ``jsonb`` value as ``_jsonb``)."""
+    must then be of those types exactly (a ``jsonb`` value as psycopg's ``Jsonb``)."""
     started = time.monotonic()
     if types is not None:
         sql += " (FORMAT BINARY)"

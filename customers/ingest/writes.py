@@ -6,8 +6,9 @@ from typing import Any
 import orjson
 from django.db import connection
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
-from customers.ingest.sql import _copy_new, _define, _insert, _jsonb, _postgres, _select_by_keys, _staging_of
+from customers.ingest.sql import _copy_new, _define, _insert, _postgres, _select_by_keys, _staging_of
 from customers.ingest.types import ItemResult, _Event, _Line
 
 _IDENTITY_COLUMNS = (
@@ -65,30 +66,51 @@ def _insert_interactions(events: list[_Event], *, guarded: bool = True) -> None:
     """Insert the events the look-up found new, with their purchase lines, and set each one's result.
     An event stored meanwhile by a concurrent batch answers ``duplicate``; not ``guarded`` (no look-up
     ran for stored copies), the unique violation propagates to the caller instead (see ``_store``)."""
-    adapt_datetime = connection.ops.adapt_datetimefield_value
-    adapt_decimal = connection.ops.adapt_decimalfield_value
-    now = adapt_datetime(timezone.now())
-    json_value = _jsonb if _postgres() else str
-    rows = [
-        (
-            event.customer_id,
-            event.source.id,
-            event.external_id,
-            event.kind,
-            event.channel,
-            adapt_datetime(event.occurred_at),
-            adapt_decimal(event.amount, 16, 2),
-            event.currency,
-            event.summary,
-            event.nps_score,
-            json_value(_json(event.properties)),
-            now,
-        )
-        for event in events
-    ]
+    postgres = _postgres()
+    if postgres:
+        # Binary COPY takes the Python values as they are: no per-row adapting.
+        now: Any = timezone.now()
+        rows = [
+            (
+                event.customer_id,
+                event.source.id,
+                event.external_id,
+                event.kind,
+                event.channel,
+                event.occurred_at,
+                event.amount,
+                event.currency,
+                event.summary,
+                event.nps_score,
+                Jsonb(_json(event.properties), dumps=str),
+                now,
+            )
+            for event in events
+        ]
+    else:
+        adapt_datetime = connection.ops.adapt_datetimefield_value
+        adapt_decimal = connection.ops.adapt_decimalfield_value
+        now = adapt_datetime(timezone.now())
+        rows = [
+            (
+                event.customer_id,
+                event.source.id,
+                event.external_id,
+                event.kind,
+                event.channel,
+                adapt_datetime(event.occurred_at),
+                adapt_decimal(event.amount, 16, 2),
+                event.currency,
+                event.summary,
+                event.nps_score,
+                _json(event.properties),
+                now,
+            )
+            for event in events
+        ]
     ids = (
         _copy_new("customers_interaction", _INTERACTION_COLUMNS, rows, with_ids=True, guarded=guarded)
-        if _postgres()
+        if postgres
         else None
     )
     if ids is not None:

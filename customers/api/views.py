@@ -20,7 +20,7 @@ from crm.api.throttling import ScopedRateThrottle
 from customers import services
 from customers.api.serializers import CustomerInputSerializer, CustomerSerializer
 from customers.filters import CustomerFilter
-from customers.ingest import MAX_BATCH, events_ingest
+from customers.ingest import MAX_BATCH, events_ingest, gc_paused
 from customers.models import Customer
 from customers.privacy.hooks import PersonalDataAPIMixin, note_customers
 from customers.privacy.models import AccessAction
@@ -125,6 +125,14 @@ class EventIngestView(PersonalDataAPIMixin, APIView):
     # A batch is up to 1,000 events each way: orjson parses and renders it several times faster.
     parser_classes = [ORJSONParser]
     renderer_classes = [ORJSONRenderer, BrowsableAPIRenderer]
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        """The whole request with Python's cyclic garbage collector paused, as ``events_ingest`` pauses it
+        for the batch: the parsed body and the answer are tens of thousands of objects alive until the
+        answer is sent, and the collector walked them again and again meanwhile (measured: 3 ms of a
+        1,000-event request's 10 ms outside the batch itself)."""
+        with gc_paused():
+            return super().dispatch(request, *args, **kwargs)
 
     @idempotent
     def post(self, request: Request) -> Response:

@@ -26,6 +26,7 @@ from customers.ingest.batch import (
     events_lookups,
     events_store,
     events_validate,
+    gc_paused,
 )
 from customers.ingest.customers import PROFILE_COLUMNS, CustomerRow, customers_upsert
 from customers.ingest.identity import Resolvable, customers_resolve
@@ -61,4 +62,5 @@ __all__ = [
     "events_lookups",
     "events_store",
     "events_validate",
+    "gc_paused",
 ]

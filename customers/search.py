@@ -37,6 +37,7 @@ from django.db.models import Model
 
 from crm.admin_utils import search_id
 from crm.db import prepared_cursor
+from crm.rows import instance_loaded
 from customers.contact import normalize_email, normalize_phone
 from customers.models import Customer, CustomerAnalytics, CustomerIdentity, SourceSystem
 
@@ -182,10 +183,10 @@ def _result_columns(vendor: str) -> str:
 def _customer(row: tuple[Any, ...]) -> Customer:
     """A result row as ``Customer.objects.select_related("analytics").only(...)`` would load it."""
     width = len(CUSTOMER_FIELDS)
-    customer = Customer.from_db(connection.alias, CUSTOMER_FIELDS, row[:width])
+    customer = instance_loaded(Customer, CUSTOMER_FIELDS, row[:width], connection.alias)
     analytics = None
     if row[width] is not None:
-        analytics = CustomerAnalytics.from_db(connection.alias, ANALYTICS_FIELDS, row[width:-1])
+        analytics = instance_loaded(CustomerAnalytics, ANALYTICS_FIELDS, row[width:-1], connection.alias)
     _ANALYTICS_FIELD.set_cached_value(customer, analytics)
     return customer
 

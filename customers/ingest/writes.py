@@ -65,7 +65,7 @@ def _json(value: Any) -> str:
 def _insert_interactions(events: list[_Event], *, guarded: bool = True) -> None:
     """Insert the events the look-up found new, with their purchase lines, and set each one's result.
     An event stored meanwhile by a concurrent batch answers ``duplicate``; not ``guarded`` (no look-up
-    ran for stored copies), the unique violation propagates to the caller instead (see ``_store``)."""
+    ran for stored copies), the unique violation propagates to the caller instead (see ``_store_new``)."""
     postgres = _postgres()
     # PostgreSQL's binary COPY takes the Python values as they are: no per-row adapting there.
     adapt_datetime = connection.ops.adapt_datetimefield_value

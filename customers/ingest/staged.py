@@ -71,7 +71,9 @@ _define(_PENDING, _PENDING_COLUMNS)
 # event is probed (stored already?), each new event's customer id once (a customer of the pending chunk?
 # a known identity?). The rows hold no event twice (``_prepare`` sends repeats the ordinary way). The new
 # customers' ids come from their sequence in the statement. A row that names an unknown product or
-# location is left out, answered by number.
+# location is left out, answered by number. A new customer's first row (which names them) is found by its
+# number after grouping, not by an ordered aggregate: that one sorts the rows by their customer's id, a
+# text compared under the database's collation (23 ms for 10,000 rows), where hashing them takes 8.
 _RESOLVE = """
 WITH staged AS MATERIALIZED (
     SELECT s.*, p.id AS product_id, p.supplier_id, p.cost, COALESCE(s.unit_price, p.price) AS price,
@@ -94,9 +96,12 @@ fresh AS NOT MATERIALIZED (SELECT * FROM staged WHERE NOT unknown AND stored_id 
 named AS MATERIALIZED (
     SELECT g.*, COALESCE(pending.customer_id, ci.customer_id) AS known_customer_id
     FROM (
-        SELECT customer_external_id, (array_agg(COALESCE(name, '') ORDER BY n))[1] AS name,
-            min(occurred_at) AS signup_at, min(n) AS first_n
-        FROM fresh GROUP BY customer_external_id
+        SELECT first.customer_external_id, COALESCE(first.name, '') AS name, ids.signup_at, ids.first_n
+        FROM (
+            SELECT customer_external_id, min(occurred_at) AS signup_at, min(n) AS first_n
+            FROM fresh GROUP BY customer_external_id
+        ) ids
+        JOIN fresh first ON first.n = ids.first_n
     ) g
     LEFT JOIN ingest_plain_pending pending ON pending.customer_external_id = g.customer_external_id
     LEFT JOIN LATERAL (

@@ -72,8 +72,8 @@ _define(_PENDING, _PENDING_COLUMNS)
 # a known identity?). The rows hold no event twice (``_prepare`` sends repeats the ordinary way). The new
 # customers' ids come from their sequence in the statement. A row that names an unknown product or
 # location is left out, answered by number. A new customer's first row (which names them) is found by its
-# number after grouping, not by an ordered aggregate: that one sorts the rows by their customer's id, a
-# text compared under the database's collation (23 ms for 10,000 rows), where hashing them takes 8.
+# number after grouping, not by an ordered aggregate, which sorts each customer's rows again and builds an
+# array for each (10,000 rows grouped: 23 ms that way, 8-16 ms this way, measured alone).
 _RESOLVE = """
 WITH staged AS MATERIALIZED (
     SELECT s.*, p.id AS product_id, p.supplier_id, p.cost, COALESCE(s.unit_price, p.price) AS price,
